@@ -1,0 +1,211 @@
+"""Command line: ``python -m iic_tutorial train ...`` and ``python -m iic_tutorial evaluate ...``.
+
+Run ``python -m iic_tutorial --help`` (or ``train --help``) for every option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .augment import TRANSFORMS, AugmentConfig
+
+RECIPES = ("fast", "article")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of the command line (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m iic_tutorial",
+        description="Train and evaluate Invariant Information Clustering on MNIST.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,evaluate}")
+
+    t = sub.add_parser("train", help="train a model without labels (labels only monitor accuracy)",
+                       description="Train IIC on all 70k MNIST images; evaluate on the 10k test set.")
+    t.add_argument("--recipe", choices=RECIPES, default="fast",
+                   help="starting settings: 'fast' (200 images x 5 copies, lr 4e-4) or 'article' "
+                        "(1000 pairs, lr 1e-4); the options below override them (default: fast)")
+    t.add_argument("--alpha", type=_non_negative_float, default=None,
+                   help="weight of the marginal entropies; 1 is the paper's loss (default 1)")
+    t.add_argument("--lr", type=float, default=None, help="Adam learning rate")
+    t.add_argument("--batch-size", type=_positive_int, default=None, help="pairs per step")
+    t.add_argument("--copies", type=_positive_int, default=None, help="augmented copies per image")
+    t.add_argument("--only", choices=TRANSFORMS, default=None,
+                   help="keep only this transform of the recipe's view (ablation)")
+    t.add_argument("--view-x", choices=("none", "mild"), default=None,
+                   help="augmentation of x itself: none (x as it is) or mild (small zoom/shift)")
+    t.add_argument("--no-over-clustering", action="store_true",
+                   help="train only the k head (the over-clustering head is not in the loss)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    length = t.add_mutually_exclusive_group(required=True)
+    length.add_argument("--epochs", type=float, help="passes over the training images")
+    length.add_argument("--steps", type=_positive_int, help="total optimisation steps")
+    t.add_argument("--eval-every", type=_positive_int, default=None,
+                   help="steps between evaluations (default: once per epoch)")
+    t.add_argument("--limit", type=_positive_int, default=None,
+                   help="use only the first N images of each split (quick runs)")
+    t.add_argument("--out", type=Path, required=True,
+                   help="output folder: checkpoint (resumed if present), history, weights, result.json")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("evaluate", help="score saved weights on the MNIST test set",
+                       description="Load weights and report accuracy on the 10k MNIST test set.")
+    e.add_argument("--weights", type=Path, default=None,
+                   help="a .weights.h5 file from 'train' (default: the shipped pretrained model)")
+    e.add_argument("--bn", choices=("inference", "batch"), default="inference",
+                   help="BatchNorm statistics: moving averages (inference) or per batch")
+    e.add_argument("--limit", type=_positive_int, default=None,
+                   help="evaluate only the first N test images")
+    e.add_argument("--json", action="store_true", help="print the result as JSON")
+    return parser
+
+
+def _git_revision() -> str:
+    try:
+        root = Path(__file__).resolve().parent.parent
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10)
+        if out.returncode != 0:
+            return "unknown"
+        return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def hardware() -> str:
+    """A short description of the machine: CPU count or GPU names."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return f"{len(gpus)} GPU(s): " + ", ".join(g.name for g in gpus)
+    import os
+
+    return f"CPU only, {os.cpu_count()} cores, {platform.processor() or platform.machine()}"
+
+
+def _train(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .data import load_mnist
+    from .train import IICTrainer, TrainConfig, evaluate
+
+    base = TrainConfig.fast(seed=args.seed) if args.recipe == "fast" else TrainConfig.article(seed=args.seed)
+    changes = {k: v for k, v in {"alpha": args.alpha, "lr": args.lr, "batch_size": args.batch_size,
+                                  "copies": args.copies}.items() if v is not None}
+    if args.only:
+        changes["view"] = base.view.only(args.only)
+    if args.view_x is not None:
+        changes["view_x"] = None if args.view_x == "none" else AugmentConfig.mild()
+    if args.no_over_clustering:
+        changes["over_clustering"] = False
+    try:
+        config = dataclasses.replace(base, **changes)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+    (x_train, y_train), (x_test, y_test) = load_mnist(limit=args.limit)
+    x_all = np.concatenate([x_train, x_test])  # IIC trains on every image, without labels
+    out = args.out
+    if IICTrainer.exists(out):
+        trainer = IICTrainer.restore(out)
+        if trainer.config != config:
+            print(f"error: {out} holds a run with other settings; choose another --out", file=sys.stderr)
+            return 2
+        print(f"Resuming {out} at step {int(trainer.step.numpy())}")
+    else:
+        trainer = IICTrainer(config)
+    num_steps = args.steps or int(np.ceil(args.epochs * trainer.steps_per_epoch(len(x_all))))
+    trainer.fit(x_all, num_steps=num_steps, x_eval=x_test, y_eval=y_test,
+                eval_every=args.eval_every, checkpoint_dir=out, progress=not args.quiet)
+    trainer.model.save_weights(str(out / "model.weights.h5"))
+    final = trainer.history["evals"][-1]
+    all70k = evaluate(trainer.model, x_all, np.concatenate([y_train, y_test]))
+    result = {
+        "command": "python -m iic_tutorial " + " ".join(sys.argv[1:]),
+        "revision": _git_revision(),
+        "hardware": hardware(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": config.to_dict(),
+        "steps": final["step"],
+        "epochs": final["epoch"],
+        "wall_time_s": final["wall_time"],
+        "final_loss": final["loss"],
+        "final_loss_k": final["loss_k"],
+        "test_accuracy": final["acc"],
+        "test_nmi": final["nmi"],
+        "test_accuracy_over_many_to_one": final["acc_over"],
+        "all70k_accuracy": all70k["acc"],
+        "all70k_nmi": all70k["nmi"],
+        "curve": [{k: r[k] for k in ("step", "epoch", "wall_time", "loss", "loss_k", "loss_over",
+                                     "acc", "nmi", "acc_over")} for r in trainer.history["evals"]],
+    }
+    (out / "result.json").write_text(json.dumps(result, indent=1))
+    print(f"Test accuracy {100 * final['acc']:.2f} %, all 70k {100 * all70k['acc']:.2f} %; "
+          f"wrote {out / 'result.json'}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .data import load_mnist
+    from .model import create_model
+    from .train import evaluate
+
+    if args.weights is None:
+        from .pretrained import load_pretrained
+
+        model = load_pretrained()
+    else:
+        if not args.weights.is_file():
+            print(f"error: no weights file at {args.weights}", file=sys.stderr)
+            return 2
+        model = create_model()
+        model.load_weights(str(args.weights))
+    _, (x_test, y_test) = load_mnist(limit=args.limit)
+    result = evaluate(model, x_test, y_test, bn=args.bn)
+    if args.json:
+        print(json.dumps({k: v for k, v in result.items()}, indent=1))
+    else:
+        print(f"{len(y_test)} test images, BatchNorm {args.bn}: accuracy {100 * result['acc']:.2f} %, "
+              f"NMI {result['nmi']:.3f}, over-clustering (many-to-one) {100 * result['acc_over']:.2f} %")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status (2 for bad arguments)."""
+    args = build_parser().parse_args(argv)
+    return _train(args) if args.command == "train" else _evaluate(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

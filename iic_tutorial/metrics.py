@@ -1,0 +1,115 @@
+"""Scoring clusters against labels: Hungarian accuracy, confusion matrices, NMI.
+
+Labels are used here only to *evaluate* a clustering; IIC never sees them
+during training. Cluster ids are arbitrary, so a clustering is scored after
+matching clusters to classes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .information import entropy, mutual_information
+
+__all__ = [
+    "contingency",
+    "match_clusters",
+    "cluster_accuracy",
+    "confusion_matrix",
+    "nmi",
+]
+
+
+def _check_labels(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y_true = np.asarray(y_true).ravel()
+    y_pred = np.asarray(y_pred).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred must have the same length; got {y_true.size} and {y_pred.size}"
+        )
+    if y_true.size == 0:
+        raise ValueError("y_true and y_pred are empty; pass at least one label")
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+            raise ValueError(
+                f"{name} must hold non-negative integer ids; got dtype {y.dtype}. "
+                "Pass cluster ids (e.g. z.argmax(axis=1)), not probabilities"
+            )
+    return y_true, y_pred
+
+
+def contingency(
+    y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None, k: int | None = None
+) -> np.ndarray:
+    """Counts C[c, j] = #{n : y_true[n] = c and y_pred[n] = j}, shape (n_classes, k)."""
+    y_true, y_pred = _check_labels(y_true, y_pred)
+    n_classes = int(max(n_classes or 0, y_true.max() + 1))
+    k = int(max(k or 0, y_pred.max() + 1))
+    C = np.zeros((n_classes, k), dtype=np.int64)
+    np.add.at(C, (y_true, y_pred), 1)
+    return C
+
+
+def match_clusters(
+    y_true: np.ndarray, y_pred: np.ndarray, many_to_one: bool = False, k: int | None = None
+) -> dict[int, int]:
+    """Map each cluster id to a class id.
+
+    One-to-one (default): the Hungarian method
+    (``scipy.optimize.linear_sum_assignment``) on the contingency table picks
+    the assignment with the most correctly matched images. With more
+    clusters than classes, only ``n_classes`` clusters get a class and the
+    rest are left out of the mapping (their images count as wrong).
+    ``many_to_one=True`` instead sends every cluster to its most frequent
+    class (how over-clusters are read). Returns ``{cluster: class}``.
+    """
+    C = contingency(y_true, y_pred, k=k)
+    if many_to_one:
+        return {j: int(C[:, j].argmax()) for j in range(C.shape[1]) if C[:, j].sum() > 0}
+    rows, cols = linear_sum_assignment(C, maximize=True)
+    return {int(j): int(c) for c, j in zip(rows, cols)}
+
+
+def cluster_accuracy(
+    y_true: np.ndarray, y_pred: np.ndarray, many_to_one: bool = False
+) -> float:
+    """Fraction of images whose cluster, mapped by :func:`match_clusters`, is their class.
+
+    y_true: (n,) class ids; y_pred: (n,) cluster ids (any number of clusters).
+    Returns a float in [0, 1]. With many_to_one=True every cluster votes for
+    its majority class, which can only score higher than one-to-one.
+    """
+    y_true, y_pred = _check_labels(y_true, y_pred)
+    mapping = match_clusters(y_true, y_pred, many_to_one=many_to_one)
+    mapped = np.array([mapping.get(int(j), -1) for j in range(y_pred.max() + 1)])
+    return float(np.mean(mapped[y_pred] == y_true))
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, k: int | None = None) -> np.ndarray:
+    """Counts of (class, cluster) with clusters reordered by the Hungarian match.
+
+    Returns an (n_classes, k) int array whose column c (for c < n_classes)
+    is the cluster matched to class c, so a perfect clustering is diagonal;
+    unmatched clusters follow in id order.
+    """
+    C = contingency(y_true, y_pred, k=k)
+    mapping = match_clusters(y_true, y_pred, k=C.shape[1])
+    by_class = {c: j for j, c in mapping.items()}
+    order = [by_class[c] for c in range(C.shape[0]) if c in by_class]
+    order += [j for j in range(C.shape[1]) if j not in order]
+    return C[:, order]
+
+
+def nmi(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Normalised mutual information I(Y; C) / ((H(Y) + H(C)) / 2) between labels and clusters.
+
+    Built on :mod:`iic_tutorial.information` from the empirical joint
+    distribution of (class, cluster). Uses the arithmetic-mean normalisation
+    (scikit-learn's default). Returns a float in [0, 1]; 1 for a clustering
+    equal to the labels up to renaming, 0 when both are constant.
+    """
+    C = contingency(y_true, y_pred)
+    P = C / C.sum()
+    h = (entropy(P.sum(axis=1)) + entropy(P.sum(axis=0))) / 2
+    return 0.0 if h == 0 else float(min(mutual_information(P) / h, 1.0))

@@ -1,0 +1,49 @@
+"""The clustering network: a conv + BatchNorm trunk with two softmax heads."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+__all__ = ["create_model", "INPUT_SHAPE"]
+
+#: Images are float32 in [0, 1] with one channel.
+INPUT_SHAPE = (28, 28, 1)
+
+
+def _head(h: keras.KerasTensor, k: int, name: str) -> keras.KerasTensor:
+    """Dense 128 -> 64 -> k with ReLU, then softmax over the k clusters."""
+    h = layers.Dense(128, activation="relu", name=f"{name}_dense1")(h)
+    h = layers.Dense(64, activation="relu", name=f"{name}_dense2")(h)
+    return layers.Dense(k, activation="softmax", name=name)(h)
+
+
+def create_model(k: int = 10, k_over: int = 50, seed: int | None = None) -> keras.Model:
+    """The article's network with a k-cluster head and a k_over over-clustering head.
+
+    Trunk: four 3x3 convolutions with 32, 64, 128 and 256 filters (same
+    padding), each followed by BatchNorm and ReLU; 2x2 max-pooling after the
+    first three (28 -> 14 -> 7 -> 3 pixels); global average pooling to a
+    256-vector. Two separate heads on that shared vector, each Dense 128 ->
+    64 -> softmax: ``Z`` with ``k`` clusters and ``Z_over`` with ``k_over``.
+
+    Input: float32 images in [0, 1], shape ``(batch, 28, 28, 1)``.
+    Output: ``[Z, Z_over]`` of shapes ``(batch, k)`` and ``(batch, k_over)``,
+    each row a probability vector. ``seed`` makes the initial weights
+    reproducible.
+    """
+    for name, value in (("k", k), ("k_over", k_over)):
+        if not isinstance(value, int) or value < 2:
+            raise ValueError(f"{name} must be an integer >= 2 (number of clusters); got {value!r}")
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    x = keras.Input(shape=INPUT_SHAPE, name="image")
+    h = x
+    for i, filters in enumerate((32, 64, 128, 256)):
+        h = layers.Conv2D(filters, 3, padding="same", name=f"conv{i + 1}")(h)
+        h = layers.BatchNormalization(name=f"bn{i + 1}")(h)
+        h = layers.ReLU(name=f"relu{i + 1}")(h)
+        if i < 3:
+            h = layers.MaxPooling2D(2, name=f"pool{i + 1}")(h)
+    h = layers.GlobalAveragePooling2D(name="gap")(h)
+    return keras.Model(x, [_head(h, k, "Z"), _head(h, k_over, "Z_over")], name="iic")

@@ -1,0 +1,26 @@
+"""Shared fixtures. Tests never touch the network: MNIST comes from the offline copy."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The real MNIST, as load_mnist returns it (cached after the first load)."""
+    from iic_tutorial.data import load_mnist
+
+    return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def digits(mnist):
+    """2000 test images as float32 (n, 28, 28, 1) in [0, 1] and their labels."""
+    from iic_tutorial.data import to_float
+
+    _, (x_test, y_test) = mnist
+    return to_float(x_test[:2000]), y_test[:2000].astype(np.int64)

