@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(1000 pairs, lr 1e-4); the options below override them (default: fast)")
     t.add_argument("--alpha", type=_non_negative_float, default=None,
                    help="weight of the marginal entropies; 1 is the paper's loss (default 1)")
+    t.add_argument("--alpha-warmup", type=int, default=None,
+                   help="steps over which the weight grows from 1 to --alpha (default 0)")
     t.add_argument("--lr", type=float, default=None, help="Adam learning rate")
     t.add_argument("--batch-size", type=_positive_int, default=None, help="pairs per step")
     t.add_argument("--copies", type=_positive_int, default=None, help="augmented copies per image")
@@ -120,7 +122,7 @@ def _train(args: argparse.Namespace) -> int:
     from .train import IICTrainer, TrainConfig, evaluate
 
     base = TrainConfig.fast(seed=args.seed) if args.recipe == "fast" else TrainConfig.article(seed=args.seed)
-    changes = {k: v for k, v in {"alpha": args.alpha, "lr": args.lr, "batch_size": args.batch_size,
+    changes = {k: v for k, v in {"alpha": args.alpha, "alpha_warmup": args.alpha_warmup, "lr": args.lr, "batch_size": args.batch_size,
                                   "copies": args.copies}.items() if v is not None}
     if args.only:
         changes["view"] = base.view.only(args.only)

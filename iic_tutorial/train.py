@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from .augment import AugmentConfig, compose
+from .information import mutual_information
 from .losses import iic_loss, joint_distribution
 from .metrics import cluster_accuracy, confusion_matrix, nmi
 from .model import create_model
@@ -46,8 +47,10 @@ class TrainConfig:
     view: the augmentation that makes x'. view_x: the augmentation applied to
     x itself, or None to use x unchanged (then its forward pass runs once per
     image, not once per copy). over_clustering: train the k_over head too
-    (loss = mean of both heads' losses) or only the k head. seed: weights,
-    sampling and augmentation all derive from it.
+    (loss = mean of both heads' losses) or only the k head. alpha_warmup:
+    number of steps over which the weight grows linearly from 1 to alpha
+    (0: alpha from the first step). seed: weights, sampling and augmentation
+    all derive from it.
     """
 
     alpha: float = 1.0
@@ -57,6 +60,7 @@ class TrainConfig:
     view: AugmentConfig = field(default_factory=AugmentConfig.article)
     view_x: AugmentConfig | None = None
     over_clustering: bool = True
+    alpha_warmup: int = 0
     k: int = 10
     k_over: int = 50
     seed: int = 0
@@ -66,6 +70,8 @@ class TrainConfig:
             raise ValueError(f"alpha must be >= 0; got {self.alpha}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0; got {self.lr}")
+        if self.alpha_warmup < 0:
+            raise ValueError(f"alpha_warmup must be a number of steps >= 0; got {self.alpha_warmup}")
         if self.copies < 1 or self.batch_size < self.copies or self.batch_size % self.copies:
             raise ValueError(
                 f"batch_size ({self.batch_size}) must be a positive multiple of copies ({self.copies})"
@@ -79,6 +85,12 @@ class TrainConfig:
     def images_per_step(self) -> int:
         """Distinct images in one step: batch_size // copies."""
         return self.batch_size // self.copies
+
+    def alpha_at(self, step: int) -> float:
+        """The marginal-entropy weight used at a step: 1 -> alpha over alpha_warmup steps."""
+        if self.alpha_warmup <= 0 or step >= self.alpha_warmup:
+            return float(self.alpha)
+        return 1.0 + (self.alpha - 1.0) * step / self.alpha_warmup
 
     @classmethod
     def article(cls, alpha: float = 1.0, seed: int = 0) -> "TrainConfig":
@@ -210,8 +222,9 @@ class IICTrainer:
 
     ``history`` holds per-step losses (``loss``, ``loss_k``, ``loss_over``)
     and one record per evaluation in ``history["evals"]`` (step, epoch, wall
-    time, the joint P of the k head, and accuracy/NMI/confusion when labels
-    were given). ``save``/``restore`` write and read a checkpoint folder; a
+    time, the joint P of the k head of the last step and its mutual
+    information ``mi`` in nats -- a label-free score comparable across alpha
+    -- and accuracy/NMI/confusion when labels were given). ``save``/``restore`` write and read a checkpoint folder; a
     restored trainer continues where it stopped.
     """
 
@@ -227,7 +240,7 @@ class IICTrainer:
         self._train_step = tf.function(self._step_fn, reduce_retracing=True)
 
     # ----------------------------------------------------------------- step
-    def _step_fn(self, x: tf.Tensor, seed: tf.Tensor):
+    def _step_fn(self, x: tf.Tensor, seed: tf.Tensor, alpha: tf.Tensor):
         c = self.config
         seeds = tf.random.experimental.stateless_split(seed, num=2)
         x_rep = tf.repeat(x, c.copies, axis=0)
@@ -239,8 +252,8 @@ class IICTrainer:
             else:
                 z, z_over = self.model(compose(x_rep, c.view_x, seeds[0]), training=True)
             z_prime, z_over_prime = self.model(x_prime, training=True)
-            loss_k = iic_loss(z, z_prime, c.alpha)
-            loss_over = iic_loss(z_over, z_over_prime, c.alpha)
+            loss_k = iic_loss(z, z_prime, alpha)
+            loss_over = iic_loss(z_over, z_over_prime, alpha)
             loss = (loss_k + loss_over) / 2.0 if c.over_clustering else loss_k
         variables = self.model.trainable_variables
         grads = tape.gradient(loss, variables)
@@ -251,8 +264,10 @@ class IICTrainer:
 
     def train_step(self, x: np.ndarray) -> dict:
         """One optimisation step on images x (images_per_step of them). Returns the losses and P."""
-        seed = tf.constant([self.config.seed, int(self.step.numpy())], dtype=tf.int64)
-        loss, loss_k, loss_over, P = self._train_step(tf.convert_to_tensor(x), seed)
+        step = int(self.step.numpy())
+        seed = tf.constant([self.config.seed, step], dtype=tf.int64)
+        alpha = tf.constant(self.config.alpha_at(step), dtype=tf.float32)
+        loss, loss_k, loss_over, P = self._train_step(tf.convert_to_tensor(x), seed, alpha)
         self.step.assign_add(1)
         out = {"loss": float(loss), "loss_k": float(loss_k), "loss_over": float(loss_over)}
         self.history["step"].append(int(self.step.numpy()))
@@ -351,6 +366,8 @@ class IICTrainer:
             "loss": self.history["loss"][-1],
             "loss_k": self.history["loss_k"][-1],
             "loss_over": self.history["loss_over"][-1],
+            "alpha": self.config.alpha_at(step - 1),
+            "mi": mutual_information(np.asarray(P, dtype=np.float64) / np.sum(P)),
             "P": np.round(P, 6).tolist(),
         }
         if y_eval is not None and track_raw_bn:

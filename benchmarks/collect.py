@@ -1,0 +1,116 @@
+"""Collect finished training runs into results/ and regenerate the README's results table.
+
+    python benchmarks/collect.py runs/NAME [runs/NAME ...]   # copy result.json + curve PNG
+    python benchmarks/collect.py --table                      # rewrite the README table only
+
+Each run folder comes from ``python -m iic_tutorial train --out runs/NAME`` (or
+benchmarks/queue.sh); its ``result.json`` holds the command, revision, hardware, settings,
+wall time and per-evaluation curve. Numbers in the README come only from these files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "results"
+RUNS = RESULTS / "runs"
+BEGIN, END = "<!-- results-table:begin -->", "<!-- results-table:end -->"
+THRESHOLDS = (0.90, 0.95, 0.975, 0.99)
+
+
+def time_to(curve: list[dict], threshold: float) -> float | None:
+    """Training seconds until test accuracy first reached ``threshold`` (None if never)."""
+    for point in curve:
+        if point.get("acc") is not None and point["acc"] >= threshold:
+            return point["wall_time"]
+    return None
+
+
+def collect(run: Path) -> Path:
+    """Copy a run's result.json (+ time-to-accuracy) and its curve plot into results/runs/."""
+    result = json.loads((run / "result.json").read_text())
+    result["name"] = run.name
+    result["time_to_accuracy_s"] = {f"{t:g}": time_to(result["curve"], t) for t in THRESHOLDS}
+    result["best_test_accuracy"] = max(p["acc"] for p in result["curve"])
+    RUNS.mkdir(parents=True, exist_ok=True)
+    out = RUNS / f"{run.name}.json"
+    out.write_text(json.dumps(result, indent=1))
+    _plot(result, RUNS / f"{run.name}.png")
+    return out
+
+
+def _plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = result["curve"]
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    minutes = [p["wall_time"] / 60 for p in curve]
+    ax.plot(minutes, [100 * p["acc"] for p in curve], marker=".", label="10-cluster head (Hungarian)")
+    ax.plot(minutes, [100 * p["acc_over"] for p in curve], marker=".", alpha=0.6,
+            label="50-cluster head (many-to-one)")
+    ax.set_xlabel("training time (min)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(result["name"], fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def load_all() -> list[dict]:
+    """Every collected run, by name."""
+    return [json.loads(p.read_text()) for p in sorted(RUNS.glob("*.json"))]
+
+
+def _fmt_time(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds / 60:.1f} min"
+
+
+def table() -> str:
+    """Markdown table of every collected run."""
+    rows = ["| run | recipe | alpha | seed | steps | train time | test acc. (final) | best | all 70k | time to 97.5 % |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in load_all():
+        c = r["config"]
+        recipe = "fast" if c["copies"] > 1 else "article"
+        rows.append(
+            f"| {r['name']} | {recipe} | {c['alpha']:g}{' (warm-up ' + str(c['alpha_warmup']) + ')' if c.get('alpha_warmup') else ''} "
+            f"| {c['seed']} | {r['steps']} | {_fmt_time(r['wall_time_s'])} | {100 * r['test_accuracy']:.1f} % "
+            f"| {100 * r['best_test_accuracy']:.1f} % | {100 * r['all70k_accuracy']:.1f} % "
+            f"| {_fmt_time(r['time_to_accuracy_s']['0.975'])} |")
+    return "\n".join(rows)
+
+
+def update_readme(readme: Path = ROOT / "README.md") -> None:
+    """Replace the text between the results-table markers in the README."""
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{readme} has no {BEGIN} ... {END} markers")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{BEGIN}\n{table()}\n{END}{tail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="*", type=Path, help="run folders holding result.json")
+    parser.add_argument("--table", action="store_true", help="only regenerate the README table")
+    args = parser.parse_args(argv)
+    for run in args.runs:
+        print(f"collected {collect(run).relative_to(ROOT)}")
+    update_readme()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,661 @@
+"""Every figure and animation the book shows.
+
+Each function draws with matplotlib and returns the ``Figure`` (never calls
+``plt.show()``); functions that draw a single panel take an optional ``ax`` so
+figures can be combined. Joint distributions follow the paper: ``P[i, j]``
+estimates Pr(Z = i, Z' = j), rows are ``Z`` (the image), columns ``Z'`` (its
+augmented twin), ``P_i = P.sum(axis=1)`` and ``P_j = P.sum(axis=0)``.
+Entropies and mutual information are in nats and come from
+:mod:`iic_tutorial.information`, so a number in a title is the number the
+text computes.
+
+TensorFlow is imported only by the functions that need it
+(:func:`plot_augmentations`), so ``import iic_tutorial.plots`` is quick.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import animation
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from .information import entropy, mutual_information
+
+__all__ = [
+    "plot_distribution",
+    "plot_joint",
+    "plot_confusion",
+    "image_grid",
+    "plot_augmentations",
+    "plot_history",
+    "animate_matrices",
+    "cluster_gallery",
+    "plot_alpha_sweep",
+    "figure_to_png",
+    "side_by_side",
+]
+
+#: Default colour map for probabilities (light = small, dark = large).
+CMAP = "Blues"
+#: Tick label size used throughout.
+TICK_SIZE = 9
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def _new_ax(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """The given axes and their figure, or a new figure with one axes."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+        return fig, ax
+    return ax.figure, ax
+
+
+def _as_joint(P, name: str = "P") -> np.ndarray:
+    """P as a float64 k x k' joint distribution; renormalises rounding (|sum - 1| < 1e-3)."""
+    P = np.asarray(P, dtype=np.float64)
+    if P.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D joint distribution (k, k'); got shape {P.shape}")
+    if not np.all(np.isfinite(P)) or np.any(P < 0):
+        raise ValueError(f"{name} must be finite and non-negative; check the matrix you pass")
+    total = P.sum()
+    if abs(total - 1) > 1e-3:
+        raise ValueError(
+            f"{name} must sum to 1 (a joint distribution); got {total:.6g}. "
+            f"Normalise it first: P / P.sum()"
+        )
+    return P / total
+
+
+def _annotate_cells(ax: Axes, M: np.ndarray, fmt: str, threshold: float) -> None:
+    """Write each value of M in its cell, white on dark cells."""
+    for (i, j), v in np.ndenumerate(M):
+        ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize=7,
+                color="white" if v > threshold else "black")
+
+
+def _as_images(images) -> np.ndarray:
+    """(n, H, W) or (n, H, W, 1), uint8 or float in [0, 1] -> float (n, H, W) in [0, 1]."""
+    x = np.asarray(images)
+    if x.ndim == 4 and x.shape[-1] == 1:
+        x = x[..., 0]
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3:
+        raise ValueError(
+            f"images must have shape (n, 28, 28) or (n, 28, 28, 1); got {np.asarray(images).shape}"
+        )
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / 255.0
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"images must be uint8 (0-255) or floats in [0, 1]; got dtype {x.dtype}")
+    if x.size and (x.min() < -1e-6 or x.max() > 1 + 1e-6):
+        raise ValueError(
+            f"float images must lie in [0, 1]; got values in [{x.min():.3g}, {x.max():.3g}]. "
+            "Divide uint8-range floats by 255"
+        )
+    return np.clip(x, 0.0, 1.0)
+
+
+def _style_image_ax(ax: Axes) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+# ----------------------------------------------------------------- distributions
+
+
+def plot_distribution(
+    p,
+    ax: Axes | None = None,
+    title: str | None = None,
+    labels: Sequence[str] | None = None,
+    color: str = "C0",
+    ylim: float | None = 1.0,
+) -> Figure:
+    """Bar plot of a probability vector p (shape (k,)) with H(p) in the title.
+
+    The title reads ``"<title>: H = 1.234 nats (max ln k = 2.303)"`` with
+    H = -sum_i p_i ln p_i from :func:`iic_tutorial.information.entropy`; the
+    dashed line marks the uniform 1/k. ``labels`` names the k bars (default
+    0..k-1). ``ylim`` fixes the top of the y axis (None: automatic), so
+    figures for several distributions compare. Returns the Figure.
+    """
+    own = ax is None
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim != 1:
+        raise ValueError(f"p must be a probability vector of shape (k,); got shape {p.shape}")
+    H = entropy(p)  # also checks p >= 0 and sum(p) = 1
+    k = p.size
+    fig, ax = _new_ax(ax, (4.5, 3.0))
+    idx = np.arange(k)
+    ax.bar(idx, p, color=color)
+    ax.axhline(1 / k, color="0.4", ls="--", lw=1)
+    ax.set_xticks(idx)
+    ax.set_xticklabels(labels if labels is not None else [str(i) for i in idx], fontsize=TICK_SIZE)
+    ax.tick_params(labelsize=TICK_SIZE)
+    ax.set_xlabel("outcome")
+    ax.set_ylabel("probability")
+    if ylim is not None:
+        ax.set_ylim(0, ylim)
+    head = f"{title}: " if title else ""
+    ax.set_title(f"{head}H = {H:.3f} nats (max ln {k} = {math.log(k):.3f})", fontsize=10)
+    if own:
+        fig.tight_layout()
+    return fig
+
+
+def plot_joint(
+    P,
+    ax: Axes | None = None,
+    title: str | None = None,
+    annotate: bool | None = None,
+    cmap: str = CMAP,
+    vmax: float | None = None,
+) -> Figure:
+    """Heatmap of a k x k joint P with P_i as bars on the right and P_j on top.
+
+    ``P[i, j]``: rows i are Z, columns j are Z'. The right bars are
+    P_i = sum_j P_ij, the top bars P_j = sum_i P_ij (both aligned with the
+    heatmap). The top panel's title reads ``"<title>\\nI(Z; Z') = 0.123 nats"``
+    (:func:`iic_tutorial.information.mutual_information`). ``annotate``
+    writes the values in the cells (default: when k <= 12). The three axes
+    carry the labels "P", "P_i", "P_j" (``ax.get_label()``), so code can find
+    them. ``vmax`` fixes the colour scale (default max(P)). Returns the Figure.
+    """
+    from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+    P = _as_joint(P)
+    k_rows, k_cols = P.shape
+    P_i, P_j = P.sum(axis=1), P.sum(axis=0)
+    fig, ax = _new_ax(ax, (4.6, 4.6))
+    vmax = float(P.max()) if vmax is None else vmax
+    ax.imshow(P, cmap=cmap, vmin=0, vmax=vmax if vmax > 0 else 1, interpolation="nearest")
+    ax.set_label("P")
+    ax.set_xlabel("j (cluster of Z')")
+    ax.set_ylabel("i (cluster of Z)")
+    step = 1 if max(P.shape) <= 12 else int(math.ceil(max(P.shape) / 10))
+    ax.set_xticks(np.arange(0, k_cols, step))
+    ax.set_yticks(np.arange(0, k_rows, step))
+    ax.tick_params(labelsize=TICK_SIZE)
+    if annotate is None:
+        annotate = max(P.shape) <= 12
+    if annotate:
+        _annotate_cells(ax, P, ".2f", 0.6 * vmax)
+
+    divider = make_axes_locatable(ax)
+    ax_top = divider.append_axes("top", size="22%", pad=0.08, sharex=ax)
+    ax_right = divider.append_axes("right", size="22%", pad=0.08, sharey=ax)
+    ax_top.bar(np.arange(k_cols), P_j, color="C1", width=0.8)
+    ax_right.barh(np.arange(k_rows), P_i, color="C0", height=0.8)
+    ax_top.set_label("P_j")
+    ax_right.set_label("P_i")
+    top = max(P_i.max(), P_j.max()) * 1.15
+    ax_top.set_ylim(0, top)
+    ax_right.set_xlim(0, top)
+    ax_top.tick_params(labelbottom=False, labelsize=7)
+    ax_right.tick_params(labelleft=False, labelsize=7)
+    ax_top.set_ylabel("P_j", fontsize=9)
+    ax_right.set_xlabel("P_i", fontsize=9)
+    for a in (ax_top, ax_right):
+        a.spines["top"].set_visible(False)
+        a.spines["right"].set_visible(False)
+    head = f"{title}\n" if title else ""
+    ax_top.set_title(f"{head}I(Z; Z') = {mutual_information(P):.3f} nats", fontsize=10)
+    return fig
+
+
+def plot_confusion(
+    C,
+    ax: Axes | None = None,
+    normalize: bool = True,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+    annotate: bool | None = None,
+    cmap: str = CMAP,
+) -> Figure:
+    """Confusion matrix heatmap: rows = true digit, columns = matched cluster.
+
+    ``C``: (n_classes, k) counts as returned by
+    :func:`iic_tutorial.metrics.confusion_matrix`, whose column c is the
+    cluster matched to class c. With ``normalize`` each row is divided by its
+    sum (the fraction of each digit sent to each cluster). The title adds
+    the matched accuracy sum_c C[c, c] / sum(C). ``annotate`` writes values
+    in cells (default: when the matrix has at most 12 columns). Returns the Figure.
+    """
+    C = np.asarray(C, dtype=np.float64)
+    if C.ndim != 2 or C.size == 0:
+        raise ValueError(f"C must be a 2-D (classes x clusters) matrix; got shape {C.shape}")
+    if not np.all(np.isfinite(C)) or np.any(C < 0):
+        raise ValueError("C must hold finite, non-negative counts; check the matrix you pass")
+    n_classes, k = C.shape
+    accuracy = np.trace(C[:, :n_classes]) / C.sum() if C.sum() > 0 else 0.0
+    M = C / np.maximum(C.sum(axis=1, keepdims=True), 1e-12) if normalize else C
+    fig, ax = _new_ax(ax, (min(max(4.2, 0.42 * k + 1), 12.0), 0.42 * n_classes + 1.2))
+    ax.imshow(M, cmap=cmap, vmin=0, vmax=1 if normalize else max(M.max(), 1),
+              interpolation="nearest", aspect="auto" if k != n_classes else "equal")
+    ax.set_label("confusion")
+    ax.set_xlabel("matched cluster")
+    ax.set_ylabel("true digit")
+    step = 1 if k <= 20 else int(math.ceil(k / 10))
+    ax.set_xticks(np.arange(0, k, step))
+    ax.set_yticks(np.arange(n_classes))
+    if class_names is not None:
+        if len(class_names) != n_classes:
+            raise ValueError(
+                f"class_names needs one name per row of C ({n_classes}); got {len(class_names)}"
+            )
+        ax.set_yticklabels(class_names)
+    ax.tick_params(labelsize=TICK_SIZE)
+    if annotate is None:
+        annotate = k <= 12
+    if annotate:
+        vmax = 1.0 if normalize else M.max()
+        _annotate_cells(ax, M, ".2f" if normalize else ".0f", 0.6 * vmax)
+    head = f"{title}: " if title else ""
+    ax.set_title(f"{head}accuracy = {100 * accuracy:.1f} %", fontsize=10)
+    return fig
+
+
+# ----------------------------------------------------------------- images
+
+
+def image_grid(
+    images,
+    titles: Sequence[str] | None = None,
+    ncols: int = 10,
+    size: float = 0.9,
+    cmap: str = "gray",
+    row_labels: Sequence[str] | None = None,
+) -> Figure:
+    """A grid of greyscale images, one axes per image, ``ncols`` per row.
+
+    ``images``: (n, H, W) or (n, H, W, 1), uint8 (0-255) or floats in
+    [0, 1] (NumPy or TensorFlow). Each image is shown on a fixed 0-1 scale
+    (black = 0). ``titles``: n short strings above the images;
+    ``row_labels``: one label per row, left of the first image. The figure
+    has exactly n axes, in image order. ``size`` is inches per image.
+    Returns the Figure.
+    """
+    x = _as_images(images)
+    n = len(x)
+    if n == 0:
+        raise ValueError("images is empty; pass at least one image")
+    if ncols < 1:
+        raise ValueError(f"ncols must be >= 1; got {ncols}")
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"titles needs one string per image ({n}); got {len(titles)}")
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    if row_labels is not None and len(row_labels) != nrows:
+        raise ValueError(f"row_labels needs one label per row ({nrows}); got {len(row_labels)}")
+    extra = 0.25 if titles is not None else 0.0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + (1 if row_labels else 0),
+                                                    (size + extra) * nrows), squeeze=False)
+    for idx, ax in enumerate(axes.ravel()):
+        if idx >= n:
+            fig.delaxes(ax)
+            continue
+        ax.imshow(x[idx], cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+        _style_image_ax(ax)
+        if titles is not None:
+            ax.set_title(str(titles[idx]), fontsize=8, pad=2)
+        if row_labels is not None and idx % ncols == 0:
+            ax.set_ylabel(str(row_labels[idx // ncols]), fontsize=9, rotation=0, ha="right",
+                          va="center")
+    fig.subplots_adjust(wspace=0.05, hspace=0.3 if titles is not None else 0.05)
+    return fig
+
+
+def plot_augmentations(x, configs: Mapping[str, object], seed: int = 0, n: int = 8) -> Figure:
+    """Rows = augmentation settings, columns = the same n digits; the original row first.
+
+    ``x``: digits as (m, 28, 28) or (m, 28, 28, 1), uint8 or float in
+    [0, 1]; the first ``n`` are shown. ``configs``: ``{row name:
+    AugmentConfig}``, each applied with
+    ``iic_tutorial.augment.compose(x, config, seed)`` (so every row of one
+    call uses the same seed). Returns the Figure with (1 + len(configs)) * n axes.
+    """
+    from .augment import compose
+
+    images = _as_images(x)[:n]
+    if len(images) == 0:
+        raise ValueError("x is empty; pass at least one digit")
+    if not configs:
+        raise ValueError("configs is empty; pass e.g. {'article': AugmentConfig.article()}")
+    batch = images[..., None].astype(np.float32)
+    rows = [images] + [np.asarray(compose(batch, cfg, seed))[..., 0] for cfg in configs.values()]
+    return image_grid(np.concatenate(rows), ncols=len(images),
+                      row_labels=["original", *[str(name) for name in configs]])
+
+
+def cluster_gallery(
+    images,
+    clusters,
+    n_per_cluster: int = 8,
+    order: Sequence[int] | None = None,
+    titles: Mapping[int, str] | Sequence[str] | None = None,
+    seed: int | None = 0,
+    size: float = 0.55,
+) -> Figure:
+    """One row of sample images per cluster (for the k or the 50 over-clusters).
+
+    ``images``: (n, 28, 28[, 1]); ``clusters``: (n,) cluster id of each image
+    (e.g. ``z.argmax(axis=1)``). ``order``: the cluster ids to show, top to
+    bottom (default: every id 0..max). Each row shows up to ``n_per_cluster``
+    members, drawn at random with ``seed`` (None: the first ones); a row is
+    labelled ``titles[j]`` or "j (count)". The rows are one mosaic image, so
+    50 rows draw quickly. Returns the Figure.
+    """
+    x = _as_images(images)
+    clusters = np.asarray(clusters).ravel()
+    if len(clusters) != len(x):
+        raise ValueError(
+            f"images and clusters must have the same length; got {len(x)} and {len(clusters)}"
+        )
+    if not np.issubdtype(clusters.dtype, np.integer):
+        raise ValueError(
+            f"clusters must be integer ids (e.g. z.argmax(axis=1)); got dtype {clusters.dtype}"
+        )
+    if n_per_cluster < 1:
+        raise ValueError(f"n_per_cluster must be >= 1; got {n_per_cluster}")
+    order = list(range(int(clusters.max()) + 1)) if order is None else [int(j) for j in order]
+    if not order:
+        raise ValueError("order is empty; pass the cluster ids to show")
+    rng = np.random.default_rng(seed) if seed is not None else None
+    H, W = x.shape[1:]
+    pad = 2
+    mosaic = np.zeros((len(order) * (H + pad), n_per_cluster * (W + pad)))
+    labels = []
+    for r, j in enumerate(order):
+        members = np.flatnonzero(clusters == j)
+        if rng is not None and len(members) > n_per_cluster:
+            members = np.sort(rng.choice(members, n_per_cluster, replace=False))
+        members = members[:n_per_cluster]
+        for c, m in enumerate(members):
+            mosaic[r * (H + pad):r * (H + pad) + H, c * (W + pad):c * (W + pad) + W] = x[m]
+        if titles is not None:
+            labels.append(str(titles[j]))
+        else:
+            labels.append(f"{j} ({np.sum(clusters == j)})")
+    fig, ax = plt.subplots(figsize=(size * n_per_cluster + 1.0, size * len(order) + 0.3))
+    ax.imshow(mosaic, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_label("gallery")
+    ax.set_yticks(np.arange(len(order)) * (H + pad) + H / 2)
+    ax.set_yticklabels(labels, fontsize=TICK_SIZE)
+    ax.set_xticks([])
+    ax.set_ylabel("cluster (size)")
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.tick_params(length=0)
+    return fig
+
+
+# ----------------------------------------------------------------- training
+
+
+def _moving_average(y: np.ndarray, window: int) -> np.ndarray:
+    if window <= 1 or len(y) < window:
+        return y
+    c = np.cumsum(np.insert(y, 0, 0.0))
+    out = (c[window:] - c[:-window]) / window
+    return np.concatenate([np.full(window - 1, np.nan), out])
+
+
+def plot_history(history: Mapping, ax: Axes | None = None, smooth: int | None = None) -> Figure:
+    """Loss of the k head and the over-clustering head vs step, and test accuracy.
+
+    ``history``: :attr:`iic_tutorial.train.IICTrainer.history` (or a saved
+    state with a ``"history"`` key): per-step lists ``step``, ``loss_k``,
+    ``loss_over`` and ``evals`` records. Losses are drawn faint and as a
+    moving average over ``smooth`` steps (default: 1 % of the run). When the
+    evals hold ``acc`` the accuracy (and ``acc_over``, many-to-one) is drawn
+    against step: in a second panel when ``ax`` is None, otherwise on a twin
+    y axis of ``ax``. Returns the Figure.
+    """
+    if "history" in history and "step" not in history:
+        history = history["history"]
+    missing = [key for key in ("step", "loss_k", "loss_over") if key not in history]
+    if missing:
+        raise ValueError(
+            f"history lacks {missing}; pass trainer.history (keys step, loss_k, loss_over, evals)"
+        )
+    steps = np.asarray(history["step"], dtype=np.float64)
+    evals = [e for e in history.get("evals", []) if "acc" in e]
+    if ax is None:
+        ncols = 2 if evals else 1
+        fig, axes = plt.subplots(1, ncols, figsize=(5.2 * ncols, 3.4), squeeze=False)
+        ax_loss, ax_acc = axes[0, 0], (axes[0, 1] if evals else None)
+    else:
+        fig, ax_loss = ax.figure, ax
+        ax_acc = ax.twinx() if evals else None
+    window = smooth if smooth is not None else max(1, len(steps) // 100)
+    curves = (("loss_k", "C0", "k head"), ("loss_over", "C1", "over-clustering head"))
+    for key, color, label in curves:
+        y = np.asarray(history[key], dtype=np.float64)
+        if window > 1:
+            ax_loss.plot(steps, y, color=color, alpha=0.25, lw=0.8)
+        ax_loss.plot(steps, _moving_average(y, window), color=color, lw=1.5, label=label)
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("IIC loss (nats)")
+    ax_loss.tick_params(labelsize=TICK_SIZE)
+    ax_loss.legend(fontsize=8, loc="upper right")
+    ax_loss.set_label("loss")
+    if ax_acc is not None:
+        e_steps = [e["step"] for e in evals]
+        ax_acc.plot(e_steps, [100 * e["acc"] for e in evals], "o-", color="C2", ms=3,
+                    label="accuracy (k head)")
+        if all("acc_over" in e for e in evals):
+            ax_acc.plot(e_steps, [100 * e["acc_over"] for e in evals], "s--", color="C3", ms=3,
+                        label="accuracy (over-clustering, many-to-one)")
+        ax_acc.set_ylabel("test accuracy (%)")
+        ax_acc.set_ylim(0, 100)
+        ax_acc.set_xlabel("step")
+        ax_acc.tick_params(labelsize=TICK_SIZE)
+        ax_acc.legend(fontsize=8, loc="lower right")
+        ax_acc.set_label("accuracy")
+    fig.tight_layout()
+    return fig
+
+
+def animate_matrices(
+    matrices: Sequence,
+    titles: Sequence[str] | None = None,
+    path: str | Path | None = None,
+    kind: str = "joint",
+    fps: float = 2,
+    figsize: tuple[float, float] | None = None,
+    dpi: int = 80,
+    **kwargs,
+):
+    """Animate a sequence of matrices (e.g. P or the confusion matrix per epoch).
+
+    ``matrices``: T arrays (or nested lists, as in ``history["evals"]``);
+    ``kind="joint"`` draws each with :func:`plot_joint` (same colour scale
+    for all frames), ``kind="confusion"`` with :func:`plot_confusion`; extra
+    ``kwargs`` go to that function. ``titles``: one per frame (e.g. "epoch 3").
+    With ``path`` the animation is written as a GIF (matplotlib's
+    PillowWriter, ``fps`` frames per second) and the path is returned;
+    otherwise the ``FuncAnimation`` (show it with
+    ``IPython.display.HTML(anim.to_jshtml())``). Either way the figure is
+    closed, so a notebook does not also show a static copy. Note that GIF
+    writers merge frames that are pixel-identical.
+    """
+    if kind not in ("joint", "confusion"):
+        raise ValueError(f"kind must be 'joint' or 'confusion'; got {kind!r}")
+    mats = [np.asarray(m, dtype=np.float64) for m in matrices]
+    if not mats:
+        raise ValueError("matrices is empty; pass at least one matrix")
+    if titles is not None and len(titles) != len(mats):
+        raise ValueError(f"titles needs one string per matrix ({len(mats)}); got {len(titles)}")
+    if fps <= 0:
+        raise ValueError(f"fps must be > 0; got {fps}")
+    if kind == "joint":
+        kwargs.setdefault("vmax", max(float(_as_joint(m).max()) for m in mats))
+        size = figsize or (4.6, 4.8)
+    else:
+        k = mats[0].shape[1]
+        size = figsize or (min(max(4.2, 0.42 * k + 1), 12.0), 0.42 * mats[0].shape[0] + 1.2)
+    fig = plt.figure(figsize=size, dpi=dpi)
+
+    def draw(t: int):
+        fig.clear()
+        ax = fig.add_subplot(1, 1, 1)
+        title = titles[t] if titles is not None else None
+        if kind == "joint":
+            plot_joint(mats[t], ax=ax, title=title, **kwargs)
+        else:
+            plot_confusion(mats[t], ax=ax, title=title, **kwargs)
+        return []
+
+    anim = animation.FuncAnimation(fig, draw, frames=len(mats), interval=1000 / fps,
+                                   repeat=True, blit=False)
+    plt.close(fig)
+    if path is None:
+        return anim
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    anim.save(path, writer=animation.PillowWriter(fps=fps), dpi=dpi)
+    return path
+
+
+# ----------------------------------------------------------------- experiments
+
+
+def plot_alpha_sweep(
+    alphas: Sequence[float],
+    values: Sequence[Sequence[float]],
+    ax: Axes | None = None,
+    ylabel: str = "accuracy",
+    label: str | None = None,
+    color: str | None = None,
+    show_points: bool = True,
+) -> Figure:
+    """A metric vs alpha as mean +- standard deviation over seeds.
+
+    ``values[a]`` holds the metric of every seed run with ``alphas[a]``
+    (lists may differ in length; a single number is one seed). The error
+    bars are the sample standard deviation (ddof = 1; 0 for one seed), the
+    single seeds are drawn as faint dots. Call it again with the same ``ax``
+    and another ``label`` to compare curves. Returns the Figure.
+    """
+    alphas = np.asarray(alphas, dtype=np.float64)
+    if alphas.ndim != 1 or len(alphas) != len(values):
+        raise ValueError(
+            f"alphas and values must have the same length (one list of seeds per alpha); "
+            f"got {alphas.shape} and {len(values)}"
+        )
+    groups = [np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in values]
+    if any(g.size == 0 for g in groups):
+        raise ValueError("every alpha needs at least one value")
+    mean = np.array([g.mean() for g in groups])
+    std = np.array([g.std(ddof=1) if g.size > 1 else 0.0 for g in groups])
+    fig, ax = _new_ax(ax, (4.5, 3.2))
+    line = ax.errorbar(alphas, mean, yerr=std, fmt="o-", capsize=3, label=label, color=color)
+    if show_points:
+        c = line[0].get_color()
+        for a, g in zip(alphas, groups):
+            ax.scatter(np.full(g.size, a), g, s=10, color=c, alpha=0.35, linewidths=0)
+    ax.set_xlabel("alpha")
+    ax.set_ylabel(ylabel)
+    ax.tick_params(labelsize=TICK_SIZE)
+    if label is not None:
+        ax.legend(fontsize=8)
+    return fig
+
+
+# ----------------------------------------------------------------- composition
+
+
+def figure_to_png(fig: Figure, dpi: int = 100, close: bool = False) -> bytes:
+    """The figure rendered as PNG bytes (for ``ipywidgets.Image`` and static pages)."""
+    if not isinstance(fig, Figure):
+        raise ValueError(f"fig must be a matplotlib Figure; got {type(fig).__name__}")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    if close:
+        plt.close(fig)
+    return buffer.getvalue()
+
+
+def _png_to_array(png: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def side_by_side(
+    panels: Sequence[Figure | bytes | Callable[[Axes], object]],
+    titles: Sequence[str] | None = None,
+    ncols: int | None = None,
+    panel_size: tuple[float, float] | None = None,
+) -> Figure:
+    """Several figures in one: a grid of panels, ``ncols`` per row (default: all).
+
+    Each panel is a Figure or PNG bytes (shown as an image at its natural
+    size, 100 pixels per inch), or a callable ``draw(ax)`` that draws into
+    its axes (sharper, for single-axes plots). ``titles``: one per panel.
+    ``panel_size`` (inches) defaults to the largest image, or (3.6, 3.2) when
+    every panel is a callable. Used for the static (no-JavaScript) version
+    of a widget: the same figure for a few settings next to each other.
+    Figures passed in are closed. Returns the new Figure.
+    """
+    if not panels:
+        raise ValueError("panels is empty; pass at least one figure, PNG or draw(ax) function")
+    if titles is not None and len(titles) != len(panels):
+        raise ValueError(f"titles needs one string per panel ({len(panels)}); got {len(titles)}")
+    prepared: list = []
+    for idx, panel in enumerate(panels):
+        if isinstance(panel, Figure):
+            panel = figure_to_png(panel, close=True)
+        if isinstance(panel, (bytes, bytearray)):
+            prepared.append(_png_to_array(bytes(panel)))
+        elif callable(panel):
+            prepared.append(panel)
+        else:
+            raise ValueError(
+                f"panel {idx} must be a Figure, PNG bytes or a draw(ax) function; "
+                f"got {type(panel).__name__}"
+            )
+    rasters = [p for p in prepared if isinstance(p, np.ndarray)]
+    if panel_size is None:
+        if rasters:
+            panel_size = (max(r.shape[1] for r in rasters) / 100 + 0.1,
+                          max(r.shape[0] for r in rasters) / 100 + (0.35 if titles else 0.1))
+        else:
+            panel_size = (3.6, 3.2)
+    n = len(prepared)
+    ncols = min(ncols or n, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=(panel_size[0] * ncols, panel_size[1] * nrows))
+    for idx, ax in enumerate(axes.ravel()):
+        if idx >= n:
+            fig.delaxes(ax)
+            continue
+        panel = prepared[idx]
+        if isinstance(panel, np.ndarray):
+            ax.imshow(panel, interpolation="antialiased")
+            ax.set_axis_off()
+        else:
+            panel(ax)
+        if titles is not None:
+            ax.set_title(str(titles[idx]), fontsize=10)
+    if rasters and len(rasters) == n:
+        head = 0.35 if titles else 0.05  # inches above each image for its title
+        fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005,
+                            top=1 - head / (panel_size[1] * nrows),
+                            wspace=0.02, hspace=head / (panel_size[1] - head))
+    else:
+        fig.tight_layout()
+    return fig

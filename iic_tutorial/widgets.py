@@ -1,0 +1,503 @@
+"""ipywidgets controls for the book, with the logic in plain, testable functions.
+
+Every widget is built from core controls that exist, with the same names and
+traits, in ipywidgets 7.7.1 (Google Colab) and 8.x: ``FloatSlider``,
+``FloatLogSlider``, ``FloatRangeSlider``, ``SelectionSlider``, ``Dropdown``,
+``Button``, ``HTML``, ``Image``, ``Tab``, ``VBox``/``HBox`` and ``jslink``.
+(``widgets.Stack`` is 8-only and is not used.)
+
+What a control computes lives in a plain function that tests call without a
+browser: :func:`peaked_distribution`, :func:`config_from_sliders`,
+:func:`toy_result`, and the ``*_figure`` functions that draw one setting.
+A widget shows its figure as PNG bytes in an ``ipywidgets.Image`` and its
+numbers in an ``HTML`` readout; a Python ``observe`` callback redraws them
+when a control changes. The returned box carries ``.controls`` (name ->
+control), ``.image`` and ``.readout``, so ``w.controls["alpha"].value = 2.0``
+works in a notebook and in a test.
+
+Without a kernel (a static page of the built book) a Python callback cannot
+run. Two kinds of fallback need none:
+
+* :func:`precomputed_slider` switches between images rendered in advance,
+  linked in the browser with ``jslink`` (works wherever the page embeds the
+  widget state, e.g. a Jupyter Book built from a notebook saved with
+  "Save widget state");
+* :func:`static_panel` (a matplotlib figure) and :func:`static_html` put a few
+  settings side by side, for readers without JavaScript.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import html
+import math
+from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
+
+from . import plots
+from .augment import AugmentConfig
+from .information import entropy
+
+__all__ = [
+    "peaked_distribution",
+    "entropy_figure",
+    "entropy_widget",
+    "SLIDER_RANGES",
+    "config_from_sliders",
+    "augmentation_figure",
+    "augmentation_widget",
+    "toy_result",
+    "toy_figure",
+    "alpha_widget",
+    "render_frames",
+    "precomputed_slider",
+    "results_alpha_widget",
+    "static_panel",
+    "static_html",
+    "embed_html",
+]
+
+_WIDE = {"description_width": "initial"}
+
+
+def _png(frame) -> bytes:
+    """PNG bytes from PNG bytes or a matplotlib Figure (which is then closed)."""
+    if isinstance(frame, (bytes, bytearray)):
+        return bytes(frame)
+    if isinstance(frame, Figure):
+        return plots.figure_to_png(frame, close=True)
+    raise ValueError(
+        f"a frame must be PNG bytes or a matplotlib Figure; got {type(frame).__name__}. "
+        "Render data first (e.g. pass render= to results_alpha_widget)"
+    )
+
+
+def _image(png: bytes, width: int | None = None) -> widgets.Image:
+    kwargs = {"width": width} if width else {}
+    return widgets.Image(value=png, format="png", **kwargs)
+
+
+def _selection_slider(
+    options: list[tuple[str, object]], value, **kwargs
+) -> widgets.SelectionSlider:
+    """A SelectionSlider over (label, value) options, then set to ``value``.
+
+    The value is set after construction: ipywidgets 8.1 leaves ``label``
+    empty when ``value`` is passed to the constructor.
+    """
+    slider = widgets.SelectionSlider(options=options, **kwargs)
+    slider.value = value
+    return slider
+
+
+def _box(children, controls: dict, image: widgets.Image, readout: widgets.HTML) -> widgets.VBox:
+    box = widgets.VBox(children)
+    box.controls = controls
+    box.image = image
+    box.readout = readout
+    return box
+
+
+# ----------------------------------------------------------------- entropy
+
+
+def peaked_distribution(k: int, temperature: float) -> np.ndarray:
+    """p_i = exp(-i / T) / sum_m exp(-m / T) for i = 0..k-1: a softmax at temperature T.
+
+    High T flattens p toward uniform (``temperature=np.inf`` is exactly
+    uniform, H = ln k); low T concentrates it on outcome 0 (T -> 0 is one-hot,
+    H = 0). The entropy H(p) grows monotonically with T. Returns shape (k,),
+    float64, summing to 1.
+    """
+    if not isinstance(k, (int, np.integer)) or k < 2:
+        raise ValueError(f"k must be an integer >= 2 (number of outcomes); got {k!r}")
+    if not temperature > 0:  # also rejects NaN
+        raise ValueError(
+            f"temperature must be > 0 (np.inf gives the uniform distribution); got {temperature}"
+        )
+    if math.isinf(temperature):
+        return np.full(k, 1.0 / k)
+    logits = -np.arange(k, dtype=np.float64) / temperature
+    p = np.exp(logits - logits.max())
+    return p / p.sum()
+
+
+def entropy_figure(k: int, temperature: float) -> Figure:
+    """Bar plot of :func:`peaked_distribution` (k, temperature) with H in the title."""
+    return plots.plot_distribution(peaked_distribution(k, temperature),
+                                   title=f"T = {temperature:.3g}")
+
+
+def _entropy_readout(k: int, temperature: float) -> str:
+    H = entropy(peaked_distribution(k, temperature))
+    return (f"<b>H = {H:.3f} nats</b> &nbsp; (uniform: ln {k} = {math.log(k):.3f}; "
+            f"one-hot: 0)")
+
+
+def entropy_widget(k: int = 10, temperature: float = 1.0) -> widgets.VBox:
+    """A temperature slider (log scale, 0.03-100) that reshapes a k-outcome distribution.
+
+    Shows the bar plot of :func:`peaked_distribution` and its entropy H in
+    nats. Returns a VBox with ``.controls["temperature"]``, ``.image``
+    (PNG of the plot) and ``.readout`` (HTML with H).
+    """
+    peaked_distribution(k, temperature)  # validate early
+    slider = widgets.FloatLogSlider(value=temperature, base=10, min=-1.5, max=2, step=0.05,
+                                    description="temperature T", continuous_update=False,
+                                    style=_WIDE, readout_format=".3g")
+    image = _image(plots.figure_to_png(entropy_figure(k, temperature), close=True))
+    readout = widgets.HTML(_entropy_readout(k, temperature))
+
+    def update(change=None) -> None:
+        T = slider.value
+        image.value = plots.figure_to_png(entropy_figure(k, T), close=True)
+        readout.value = _entropy_readout(k, T)
+
+    slider.observe(update, names="value")
+    return _box([slider, readout, image], {"temperature": slider}, image, readout)
+
+
+# ----------------------------------------------------------------- augmentations
+
+#: Slider range (min, max, step) and label for each AugmentConfig field.
+SLIDER_RANGES: dict[str, tuple[float, float, float, str]] = {
+    "max_degrees": (0.0, 90.0, 1.0, "rotation (max degrees)"),
+    "rotate_p": (0.0, 1.0, 0.05, "rotation probability"),
+    "scale": (0.5, 1.5, 0.05, "zoom range"),
+    "shear": (0.0, 0.5, 0.05, "shear"),
+    "shift": (0.0, 8.0, 0.5, "shift (pixels)"),
+    "brightness": (0.0, 0.5, 0.05, "brightness jitter"),
+    "contrast": (0.0, 1.0, 0.05, "contrast jitter"),
+    "threshold": (0.0, 1.0, 0.05, "binarisation threshold"),
+    "binarize_p": (0.0, 1.0, 0.05, "binarisation probability"),
+    "noise_stddev": (0.0, 0.5, 0.01, "noise std"),
+    "noise_p": (0.0, 1.0, 0.05, "noise probability"),
+}
+
+
+def _check_slider_value(name: str, value) -> None:
+    lo, hi, _, label = SLIDER_RANGES[name]
+    values = tuple(value) if name == "scale" else (value,)
+    if name == "scale" and (len(values) != 2 or values[0] > values[1]):
+        raise ValueError(
+            f"scale ({label}) must be a pair (low, high) with low <= high; got {value!r}"
+        )
+    for v in values:
+        if not (isinstance(v, (int, float, np.floating, np.integer)) and lo <= v <= hi):
+            raise ValueError(
+                f"{name} ({label}) must lie in [{lo:g}, {hi:g}], the slider's range; got {value!r}"
+            )
+
+
+def config_from_sliders(base: AugmentConfig | None = None, **values) -> AugmentConfig:
+    """The AugmentConfig that slider values describe; unnamed fields come from ``base``.
+
+    ``values``: AugmentConfig field names (the keys of :data:`SLIDER_RANGES`)
+    -> slider values, e.g. ``config_from_sliders(max_degrees=30,
+    noise_p=0.5)``; ``scale`` is a (low, high) pair. ``base`` defaults to
+    ``AugmentConfig.article()``. A value outside its slider range or an
+    unknown name raises ValueError.
+    """
+    base = AugmentConfig.article() if base is None else base
+    unknown = sorted(set(values) - set(SLIDER_RANGES))
+    if unknown:
+        raise ValueError(f"unknown slider(s) {unknown}; choose from {sorted(SLIDER_RANGES)}")
+    for name, value in values.items():
+        _check_slider_value(name, value)
+    fields = {name: (tuple(float(v) for v in value) if name == "scale" else float(value))
+              for name, value in values.items()}
+    return dataclasses.replace(base, **fields)
+
+
+def augmentation_figure(x, config: AugmentConfig, seed: int = 0, n_views: int = 2) -> Figure:
+    """The digits x (first row) and ``n_views`` augmented views of them (rows below).
+
+    View v is ``iic_tutorial.augment.compose(x, config, seed + v)``, so two
+    views are an (x', x'') pair. ``x``: (n, 28, 28[, 1]), uint8 or float.
+    """
+    from .augment import compose
+
+    images = plots._as_images(x)
+    batch = images[..., None].astype(np.float32)
+    rows = [images] + [np.asarray(compose(batch, config, seed + v))[..., 0] for v in range(n_views)]
+    return plots.image_grid(np.concatenate(rows), ncols=len(images),
+                            row_labels=["original"] + [f"view {v + 1}" for v in range(n_views)])
+
+
+def augmentation_widget(
+    x, base: AugmentConfig | None = None, n: int = 10, seed: int = 0
+) -> widgets.VBox:
+    """One slider per augmentation strength, previewing two views of n digits.
+
+    ``x``: digits (m, 28, 28[, 1]); the first ``n`` are shown. Sliders start
+    at ``base`` (default ``AugmentConfig.article()``) and cover
+    :data:`SLIDER_RANGES`; "new views" draws fresh random transforms.
+    ``.controls`` maps field names (and "resample") to controls;
+    :func:`config_from_sliders` turns their values into the config shown,
+    which is also kept in ``box.config``.
+    """
+    base = AugmentConfig.article() if base is None else base
+    images = np.asarray(x)[:n]
+    controls: dict = {}
+    for name, (lo, hi, step, label) in SLIDER_RANGES.items():
+        value = getattr(base, name)
+        _check_slider_value(name, value)  # a base outside the sliders' range is an error
+        cls = widgets.FloatRangeSlider if name == "scale" else widgets.FloatSlider
+        controls[name] = cls(value=value, min=lo, max=hi, step=step, description=label,
+                             continuous_update=False, style=_WIDE)
+    resample = widgets.Button(description="new views")
+    state = {"seed": seed}
+    image = _image(plots.figure_to_png(augmentation_figure(images, base, seed), close=True))
+    readout = widgets.HTML()
+
+    def current() -> AugmentConfig:
+        return config_from_sliders(base, **{name: controls[name].value for name in SLIDER_RANGES})
+
+    def update(change=None) -> None:
+        config = current()
+        box.config = config
+        image.value = plots.figure_to_png(augmentation_figure(images, config, state["seed"]),
+                                          close=True)
+        readout.value = f"<code>seed {state['seed']}</code>"
+
+    def new_views(button=None) -> None:
+        state["seed"] += 2
+        update()
+
+    sliders = list(controls.values())
+    half = (len(sliders) + 1) // 2
+    columns = widgets.HBox([widgets.VBox(sliders[:half]), widgets.VBox(sliders[half:])])
+    for control in sliders:
+        control.observe(update, names="value")
+    resample.on_click(new_views)
+    controls["resample"] = resample
+    box = _box([columns, widgets.HBox([resample, readout]), image], controls, image, readout)
+    box.config = base
+    readout.value = f"<code>seed {seed}</code>"
+    return box
+
+
+# ----------------------------------------------------------------- the toy alpha problem
+
+#: Blob-size presets offered by :func:`alpha_widget`.
+SIZE_PRESETS: dict[str, tuple[float, ...]] = {
+    "unequal (0.60, 0.25, 0.15)": (0.6, 0.25, 0.15),
+    "balanced (1/3 each)": (1 / 3, 1 / 3, 1 / 3),
+}
+
+_TOY_CACHE: dict = {}
+
+
+def toy_result(alpha: float, sizes=(0.6, 0.25, 0.15), seed: int = 0, steps: int = 400,
+               cache: dict | None = None):
+    """:func:`iic_tutorial.toy.train_toy` (alpha, sizes, seed, steps), memoised in ``cache``.
+
+    ``cache`` defaults to a module-level dict, so moving a slider back to a
+    setting already seen costs nothing. Returns the ToyResult.
+    """
+    from .toy import train_toy
+
+    cache = _TOY_CACHE if cache is None else cache
+    key = (float(alpha), tuple(round(float(s), 6) for s in sizes), int(seed), int(steps))
+    if key not in cache:
+        cache[key] = train_toy(float(alpha), steps=steps, seed=seed, sizes=sizes)
+    return cache[key]
+
+
+def toy_figure(result) -> Figure:
+    """:func:`iic_tutorial.toy.plot_toy` of a ToyResult."""
+    from .toy import plot_toy
+
+    return plot_toy(result)
+
+
+def _toy_readout(result) -> str:
+    marginals = ", ".join(f"{p:.2f}" for p in result.P_i)
+    return (f"P_i = ({marginals}) &nbsp; I(Z; Z') = {result.I:.3f} &nbsp; "
+            f"H(Z) = {result.H_Z:.3f} of ln {result.k} = {math.log(result.k):.3f} nats &nbsp; "
+            f"accuracy {100 * result.accuracy:.0f} %")
+
+
+def alpha_widget(
+    alphas: Sequence[float] = (1.0, 1.25, 1.5, 2.0, 3.0, 4.0),
+    sizes: str = "unequal (0.60, 0.25, 0.15)",
+    seed: int = 0,
+    steps: int = 400,
+    cache: dict | None = None,
+) -> widgets.VBox:
+    """A slider over alpha and a blob-size menu; trains the 2-D toy IIC problem live.
+
+    Each setting runs :func:`toy_result` (about 0.2 s, then cached) and
+    shows the decision regions, P_i and the numbers I, H(Z), accuracy.
+    ``sizes`` is a key of :data:`SIZE_PRESETS`. ``.controls`` holds
+    "alpha" (a SelectionSlider over ``alphas``) and "sizes" (a Dropdown);
+    ``box.result`` is the ToyResult shown.
+    """
+    if not alphas:
+        raise ValueError("alphas is empty; pass the alpha values the slider offers")
+    if sizes not in SIZE_PRESETS:
+        raise ValueError(f"sizes must be one of {list(SIZE_PRESETS)}; got {sizes!r}")
+    alpha_slider = _selection_slider([(f"{a:g}", float(a)) for a in alphas], float(alphas[0]),
+                                     description="alpha", continuous_update=False)
+    sizes_menu = widgets.Dropdown(options=list(SIZE_PRESETS), value=sizes, description="blob sizes",
+                                  style=_WIDE)
+    result = toy_result(alphas[0], SIZE_PRESETS[sizes], seed, steps, cache)
+    image = _image(plots.figure_to_png(toy_figure(result), close=True))
+    readout = widgets.HTML(_toy_readout(result))
+
+    def update(change=None) -> None:
+        res = toy_result(alpha_slider.value, SIZE_PRESETS[sizes_menu.value], seed, steps, cache)
+        box.result = res
+        image.value = plots.figure_to_png(toy_figure(res), close=True)
+        readout.value = _toy_readout(res)
+
+    alpha_slider.observe(update, names="value")
+    sizes_menu.observe(update, names="value")
+    box = _box([widgets.HBox([alpha_slider, sizes_menu]), readout, image],
+               {"alpha": alpha_slider, "sizes": sizes_menu}, image, readout)
+    box.result = result
+    return box
+
+
+# ----------------------------------------------------------------- precomputed frames
+
+
+def render_frames(
+    render: Callable[[object], Figure], values: Sequence, fmt: str = "{}"
+) -> dict[str, bytes]:
+    """``{fmt.format(v): PNG of render(v)}`` for each value, in order.
+
+    E.g. ``render_frames(lambda T: entropy_figure(10, T), [0.1, 1, 10],
+    "T = {:g}")`` gives the frames of :func:`precomputed_slider` and
+    :func:`static_panel`.
+    """
+    return {fmt.format(v): _png(render(v)) for v in values}
+
+
+def precomputed_slider(
+    frames: Mapping[object, bytes | Figure],
+    description: str = "",
+    width: int | None = None,
+) -> widgets.VBox:
+    """A SelectionSlider that flips between images rendered in advance, with no kernel.
+
+    ``frames``: ``{label: PNG bytes or Figure}`` in slider order. Each frame
+    becomes an ``ipywidgets.Image`` inside a ``Tab`` (tab titles = labels).
+    The slider's ``index`` is tied to the tab's ``selected_index`` twice:
+
+    * ``widgets.jslink`` in the browser. Both traits are synced integers in
+      ipywidgets 7.7.1 and 8.x, so a page that embeds the widget state (a
+      static book) switches images with no kernel. ``Tab`` is used rather
+      than ``Stack`` because ``Stack`` exists only in 8.x; its tab bar is a
+      second way to pick a frame.
+    * a Python ``observe`` callback, so setting ``slider.value`` from code
+      (or in a test, where no browser runs the link) selects the image too.
+
+    Returns a VBox([slider, tab]) with ``.slider``, ``.tab``, ``.images``
+    (list of Image) and ``.link`` (the jslink).
+    """
+    if not frames:
+        raise ValueError("frames is empty; pass {label: PNG bytes or Figure}")
+    labels = [str(label) for label in frames]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"frame labels must be distinct as strings; got {labels}")
+    images = [_image(_png(frame), width) for frame in frames.values()]
+    tab = widgets.Tab(children=images)
+    for i, label in enumerate(labels):
+        tab.set_title(i, label)
+    tab.selected_index = 0
+    slider = _selection_slider([(label, i) for i, label in enumerate(labels)], 0,
+                               description=description, continuous_update=True, style=_WIDE)
+    link = widgets.jslink((slider, "index"), (tab, "selected_index"))
+
+    def slider_to_tab(change) -> None:
+        if change["new"] is not None:
+            tab.selected_index = change["new"]
+
+    def tab_to_slider(change) -> None:
+        if change["new"] is not None and change["new"] != slider.index:
+            slider.index = change["new"]
+
+    slider.observe(slider_to_tab, names="index")
+    tab.observe(tab_to_slider, names="selected_index")
+    box = widgets.VBox([slider, tab])
+    box.slider, box.tab, box.images, box.link = slider, tab, images, link
+    return box
+
+
+def results_alpha_widget(
+    results: Mapping[float, object],
+    render: Callable[[object], Figure] | None = None,
+    description: str = "alpha",
+    fmt: str = "{:g}",
+) -> widgets.VBox:
+    """A slider over stored experiment outcomes, one per alpha, that needs no kernel.
+
+    ``results``: ``{alpha: Figure, PNG bytes, or data}``; with ``render``
+    each value is first drawn as ``render(value) -> Figure`` (e.g. the
+    confusion matrix of the run at that alpha). Frames are sorted by alpha
+    and labelled ``fmt.format(alpha)``. Returns :func:`precomputed_slider`'s box.
+    """
+    if not results:
+        raise ValueError("results is empty; pass {alpha: figure, PNG or data}")
+    frames = {}
+    for alpha in sorted(results, key=float):
+        value = results[alpha]
+        frames[fmt.format(alpha)] = _png(render(value) if render is not None else value)
+    return precomputed_slider(frames, description=description)
+
+
+def static_panel(frames: Mapping[object, object], ncols: int | None = None,
+                 panel_size: tuple[float, float] | None = None) -> Figure:
+    """One matplotlib figure with every frame side by side, titled by its label.
+
+    ``frames``: ``{label: PNG bytes, Figure or draw(ax) function}``;
+    ``ncols`` panels per row (default: all in one row); ``panel_size``
+    (inches) defaults to the natural size of the images. This is the view of
+    a widget for readers with no kernel and no JavaScript. Returns the Figure.
+    """
+    if not frames:
+        raise ValueError("frames is empty; pass {label: PNG bytes, Figure or draw(ax)}")
+    return plots.side_by_side(list(frames.values()), titles=[str(k) for k in frames],
+                              ncols=ncols, panel_size=panel_size)
+
+
+def static_html(frames: Mapping[object, bytes | Figure], ncols: int = 3, width: int = 300) -> str:
+    """An HTML table of the frames as inline PNG images (``width`` pixels), labels as captions.
+
+    Display it with ``IPython.display.HTML(static_html(frames))``; it needs
+    neither a kernel nor JavaScript and keeps each image at full resolution.
+    """
+    if not frames:
+        raise ValueError("frames is empty; pass {label: PNG bytes or Figure}")
+    if ncols < 1:
+        raise ValueError(f"ncols must be >= 1; got {ncols}")
+    cells = []
+    for label, frame in frames.items():
+        data = base64.b64encode(_png(frame)).decode("ascii")
+        cells.append(f'<td style="text-align:center"><img src="data:image/png;base64,{data}" '
+                     f'width="{width}"/><br/>{html.escape(str(label))}</td>')
+    rows = ["<tr>" + "".join(cells[i:i + ncols]) + "</tr>" for i in range(0, len(cells), ncols)]
+    return "<table>" + "".join(rows) + "</table>"
+
+
+def embed_html(box: widgets.Widget, path: str | Path, title: str = "iic-tutorial widget") -> Path:
+    """Write ``box`` as a standalone HTML page with its widget state embedded.
+
+    The state includes the ``jslink`` of a :func:`precomputed_slider` box
+    (``box.link``), which nothing else references, so the page flips images
+    with no kernel. (Jupyter's "Save widget state" stores every model and
+    needs no such help.) The page loads the widget JavaScript from a CDN.
+    Returns the path.
+    """
+    from ipywidgets.embed import dependency_state, embed_minimal_html
+
+    path = Path(path)
+    extra = [box.link] if isinstance(getattr(box, "link", None), widgets.Widget) else []
+    embed_minimal_html(str(path), views=[box], title=title, state=dependency_state([box, *extra]))
+    return path

@@ -1,0 +1,271 @@
+"""Tests for iic_tutorial.plots: the numbers a figure shows are the numbers computed."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.animation import FuncAnimation  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from iic_tutorial import plots  # noqa: E402
+from iic_tutorial.information import entropy, mutual_information  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _number_after(text: str, key: str) -> float:
+    match = re.search(re.escape(key) + r"\s*=\s*(-?[0-9.]+)", text)
+    assert match, f"{key!r} not found in {text!r}"
+    return float(match.group(1))
+
+
+def _axes(fig, label):
+    found = [a for a in fig.axes if a.get_label() == label]
+    assert len(found) == 1, [a.get_label() for a in fig.axes]
+    return found[0]
+
+
+def _digits(n=6, seed=0) -> np.ndarray:
+    """n distinct synthetic 28x28 uint8 'digits' (a random stroke each)."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, 28, 28), np.uint8)
+    for i in range(n):
+        r = rng.integers(6, 20)
+        x[i, r:r + 3, 5:23] = 255
+        x[i, 5:23, rng.integers(6, 20)] = 200
+    return x
+
+
+# ----------------------------------------------------------------- distributions
+
+
+def test_plot_distribution_title_entropy_and_bars():
+    p = np.array([0.5, 0.2, 0.1, 0.1, 0.05, 0.05])
+    fig = plots.plot_distribution(p, title="example")
+    ax = fig.axes[0]
+    title = ax.get_title()
+    assert _number_after(title, "H") == pytest.approx(entropy(p), abs=5e-4)
+    assert _number_after(title, "ln 6") == pytest.approx(math.log(6), abs=5e-4)
+    assert title.startswith("example")
+    assert [b.get_height() for b in ax.patches] == pytest.approx(p)
+
+
+def test_plot_distribution_uses_given_ax_and_rejects_bad_p():
+    fig, (a, b) = plt.subplots(1, 2)
+    assert plots.plot_distribution(np.full(4, 0.25), ax=b) is fig
+    assert "1.386" in b.get_title()  # ln 4
+    with pytest.raises(ValueError, match="sum to 1"):
+        plots.plot_distribution(np.array([0.5, 0.6]))
+    with pytest.raises(ValueError, match="shape"):
+        plots.plot_distribution(np.full((2, 2), 0.25))
+
+
+def test_plot_joint_marginal_bars_and_mutual_information():
+    rng = np.random.default_rng(0)
+    P = rng.random((4, 4)) + 3 * np.eye(4)
+    P = (P + P.T) / 2
+    P /= P.sum()
+    fig = plots.plot_joint(P, title="P")
+    main, right, top = _axes(fig, "P"), _axes(fig, "P_i"), _axes(fig, "P_j")
+    np.testing.assert_allclose(main.get_images()[0].get_array(), P)
+    np.testing.assert_allclose([b.get_width() for b in right.patches], P.sum(axis=1))
+    np.testing.assert_allclose([b.get_height() for b in top.patches], P.sum(axis=0))
+    # bars sit on the rows / columns they summarise
+    np.testing.assert_allclose([b.get_y() + b.get_height() / 2 for b in right.patches], range(4))
+    np.testing.assert_allclose([b.get_x() + b.get_width() / 2 for b in top.patches], range(4))
+    I = _number_after(top.get_title(), "I(Z; Z')")
+    assert I == pytest.approx(mutual_information(P), abs=5e-4)
+    assert len(main.texts) == 16  # annotated, k <= 12
+
+
+def test_plot_joint_non_square_into_given_ax_and_errors():
+    P = np.array([[0.3, 0.1, 0.0], [0.0, 0.2, 0.4]])
+    fig, ax = plt.subplots()
+    assert plots.plot_joint(P, ax=ax, annotate=False) is fig
+    assert [b.get_width() for b in _axes(fig, "P_i").patches] == pytest.approx([0.4, 0.6])
+    assert [b.get_height() for b in _axes(fig, "P_j").patches] == pytest.approx([0.3, 0.3, 0.4])
+    assert not ax.texts
+    with pytest.raises(ValueError, match="sum to 1"):
+        plots.plot_joint(np.eye(3))
+    with pytest.raises(ValueError, match="non-negative"):
+        plots.plot_joint(np.array([[0.5, -0.1], [0.3, 0.3]]))
+
+
+def test_plot_confusion_normalises_rows_and_reports_accuracy():
+    C = np.array([[8, 2, 0], [1, 9, 0], [0, 5, 5]])
+    fig = plots.plot_confusion(C, class_names=["a", "b", "c"])
+    ax = fig.axes[0]
+    np.testing.assert_allclose(ax.get_images()[0].get_array(), C / C.sum(axis=1, keepdims=True))
+    assert _number_after(ax.get_title(), "accuracy") == pytest.approx(100 * 22 / 30, abs=0.05)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+    raw = plots.plot_confusion(C, normalize=False).axes[0]
+    np.testing.assert_allclose(raw.get_images()[0].get_array(), C)
+    with pytest.raises(ValueError, match="one name per row"):
+        plots.plot_confusion(C, class_names=["a"])
+
+
+# ----------------------------------------------------------------- images
+
+
+@pytest.mark.parametrize("channel", [False, True])
+def test_image_grid_shows_each_image(channel):
+    x = _digits(7)
+    images = x[..., None] if channel else x
+    fig = plots.image_grid(images, titles=[f"#{i}" for i in range(7)], ncols=3)
+    assert len(fig.axes) == 7
+    for i, ax in enumerate(fig.axes):
+        np.testing.assert_allclose(ax.get_images()[0].get_array(), x[i] / 255.0, atol=1e-6)
+        assert ax.get_title() == f"#{i}"
+    floats = plots.image_grid(x.astype(np.float32) / 255.0, ncols=10)
+    np.testing.assert_allclose(floats.axes[3].get_images()[0].get_array(), x[3] / 255.0, atol=1e-6)
+
+
+def test_image_grid_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        plots.image_grid(np.full((2, 28, 28), 255.0))
+    with pytest.raises(ValueError, match="shape"):
+        plots.image_grid(np.zeros((2, 28, 28, 3)))
+    with pytest.raises(ValueError, match="one string per image"):
+        plots.image_grid(_digits(3), titles=["a"])
+
+
+def test_plot_augmentations_rows():
+    from iic_tutorial.augment import AugmentConfig
+
+    x = _digits(5)
+    fig = plots.plot_augmentations(
+        x, {"none": AugmentConfig.none(), "rotation": AugmentConfig.article().only("rotation")}, n=4
+    )
+    assert len(fig.axes) == 3 * 4
+    arrays = [ax.get_images()[0].get_array() for ax in fig.axes]
+    labels = [fig.axes[r * 4].get_ylabel() for r in range(3)]
+    assert labels == ["original", "none", "rotation"]
+    for c in range(4):
+        np.testing.assert_allclose(arrays[c], x[c] / 255.0, atol=1e-6)  # original row
+        np.testing.assert_allclose(arrays[4 + c], x[c] / 255.0, atol=1e-6)  # identity row
+    assert any(not np.allclose(arrays[8 + c], x[c] / 255.0, atol=1e-3) for c in range(4))
+
+
+def test_cluster_gallery_rows_hold_cluster_members():
+    x = _digits(30)
+    clusters = np.arange(30) % 5
+    fig = plots.cluster_gallery(x, clusters, n_per_cluster=3, order=[4, 1], seed=None)
+    ax = _axes(fig, "gallery")
+    mosaic = ax.get_images()[0].get_array()
+    assert mosaic.shape == (2 * 30, 3 * 30)
+    np.testing.assert_allclose(mosaic[:28, :28], x[4] / 255.0, atol=1e-6)  # first member of 4
+    np.testing.assert_allclose(mosaic[30:58, 30:58], x[6] / 255.0, atol=1e-6)  # second of 1
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["4 (6)", "1 (6)"]
+    with pytest.raises(ValueError, match="same length"):
+        plots.cluster_gallery(x, clusters[:5])
+
+
+# ----------------------------------------------------------------- training
+
+
+def _history(n_steps=200, with_acc=True):
+    steps = list(range(1, n_steps + 1))
+    history = {"step": steps, "loss": [-0.01 * s for s in steps],
+               "loss_k": [-0.01 * s for s in steps], "loss_over": [-0.02 * s for s in steps],
+               "evals": []}
+    for s, acc in ((100, 0.5), (200, 0.8)):
+        record = {"step": s, "epoch": s / 100, "loss": 0.0, "P": np.eye(3).tolist()}
+        if with_acc:
+            record.update(acc=acc, acc_over=acc + 0.05, nmi=acc / 2)
+        history["evals"].append(record)
+    return history
+
+
+def test_plot_history_two_panels():
+    history = _history()
+    fig = plots.plot_history(history, smooth=1)
+    loss_ax, acc_ax = _axes(fig, "loss"), _axes(fig, "accuracy")
+    lines = {l.get_label(): l for l in loss_ax.get_lines()}
+    np.testing.assert_allclose(lines["k head"].get_ydata(), history["loss_k"])
+    np.testing.assert_allclose(lines["over-clustering head"].get_ydata(), history["loss_over"])
+    acc_lines = acc_ax.get_lines()
+    np.testing.assert_allclose(acc_lines[0].get_xdata(), [100, 200])
+    np.testing.assert_allclose(acc_lines[0].get_ydata(), [50, 80])
+    np.testing.assert_allclose(acc_lines[1].get_ydata(), [55, 85])
+    # a saved trainer state ({"history": ...}) works too
+    assert len(plots.plot_history({"history": history}).axes) == 2
+
+
+def test_plot_history_without_accuracy_and_on_given_ax():
+    assert len(plots.plot_history(_history(with_acc=False)).axes) == 1
+    fig, ax = plt.subplots()
+    assert plots.plot_history(_history(), ax=ax) is fig
+    assert len(fig.axes) == 2  # ax and its twin for accuracy
+    with pytest.raises(ValueError, match="loss_over"):
+        plots.plot_history({"step": [1], "loss_k": [0.0]})
+
+
+@pytest.mark.parametrize("kind", ["joint", "confusion"])
+def test_animate_matrices_writes_one_gif_frame_per_matrix(tmp_path, kind):
+    rng = np.random.default_rng(1)
+    mats = []
+    for _ in range(4):
+        M = rng.random((3, 3)) + np.eye(3)
+        mats.append(M / M.sum() if kind == "joint" else np.round(100 * M))
+    path = plots.animate_matrices(mats, [f"epoch {t}" for t in range(4)], path=tmp_path / "a.gif",
+                                  kind=kind, fps=4)
+    assert path == tmp_path / "a.gif"
+    with Image.open(path) as gif:
+        assert gif.n_frames == 4
+        assert gif.info["duration"] == 250
+
+
+def test_animate_matrices_returns_animation_and_checks_args():
+    mats = [np.eye(2) / 2, np.full((2, 2), 0.25)]
+    anim = plots.animate_matrices(mats, titles=["a", "b"])
+    assert isinstance(anim, FuncAnimation)
+    page = anim.to_jshtml()  # how a notebook shows it; works after the figure is closed
+    assert page.count("data:image/png;base64") == 2
+    with pytest.raises(ValueError, match="kind"):
+        plots.animate_matrices(mats, kind="heatmap")
+    with pytest.raises(ValueError, match="one string per matrix"):
+        plots.animate_matrices(mats, titles=["only one"])
+
+
+# ----------------------------------------------------------------- experiments and composition
+
+
+def test_plot_alpha_sweep_mean_and_std():
+    values = [[0.9, 0.95], [0.8, 0.85, 0.82], [0.7]]
+    fig = plots.plot_alpha_sweep([1, 2, 3], values, label="toy")
+    ax = fig.axes[0]
+    line = ax.get_lines()[0]
+    np.testing.assert_allclose(line.get_ydata(), [np.mean(v) for v in values])
+    segments = ax.collections[0].get_segments()  # one error bar per alpha
+    half = [abs(s[1][1] - s[0][1]) / 2 for s in segments]
+    np.testing.assert_allclose(half, [np.std(values[0], ddof=1), np.std(values[1], ddof=1), 0.0])
+    with pytest.raises(ValueError, match="same length"):
+        plots.plot_alpha_sweep([1, 2], values)
+
+
+def test_figure_to_png_and_side_by_side():
+    fig = plots.plot_distribution(np.full(3, 1 / 3))
+    png = plots.figure_to_png(fig)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    panel = plots.side_by_side(
+        [png, plots.plot_distribution(np.array([1.0, 0.0])), lambda ax: ax.plot([0, 1])],
+        titles=["a", "b", "c"], ncols=2,
+    )
+    assert [a.get_title() for a in panel.axes] == ["a", "b", "c"]
+    assert panel.axes[0].get_images()[0].get_array().shape[-1] == 4  # RGBA raster of the PNG
+    with pytest.raises(ValueError, match="Figure"):
+        plots.figure_to_png("not a figure")
+    with pytest.raises(ValueError, match="panel 0"):
+        plots.side_by_side([42])
