@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight of the marginal entropies; 1 is the paper's loss (default 1)")
     t.add_argument("--alpha-warmup", type=int, default=None,
                    help="steps over which the weight grows from 1 to --alpha (default 0)")
+    t.add_argument("--subheads", type=_positive_int, default=None,
+                   help="sub-heads per head, chosen among without labels (default 1)")
     t.add_argument("--lr", type=float, default=None, help="Adam learning rate")
     t.add_argument("--batch-size", type=_positive_int, default=None, help="pairs per step")
     t.add_argument("--copies", type=_positive_int, default=None, help="augmented copies per image")
@@ -122,7 +124,8 @@ def _train(args: argparse.Namespace) -> int:
     from .train import IICTrainer, TrainConfig, evaluate
 
     base = TrainConfig.fast(seed=args.seed) if args.recipe == "fast" else TrainConfig.article(seed=args.seed)
-    changes = {k: v for k, v in {"alpha": args.alpha, "alpha_warmup": args.alpha_warmup, "lr": args.lr, "batch_size": args.batch_size,
+    changes = {k: v for k, v in {"alpha": args.alpha, "alpha_warmup": args.alpha_warmup,
+                                  "num_subheads": args.subheads, "lr": args.lr, "batch_size": args.batch_size,
                                   "copies": args.copies}.items() if v is not None}
     if args.only:
         changes["view"] = base.view.only(args.only)
@@ -149,10 +152,12 @@ def _train(args: argparse.Namespace) -> int:
         trainer = IICTrainer(config)
     num_steps = args.steps or int(np.ceil(args.epochs * trainer.steps_per_epoch(len(x_all))))
     trainer.fit(x_all, num_steps=num_steps, x_eval=x_test, y_eval=y_test,
-                eval_every=args.eval_every, checkpoint_dir=out, progress=not args.quiet)
-    trainer.model.save_weights(str(out / "model.weights.h5"))
+                eval_every=args.eval_every, checkpoint_dir=out, progress=not args.quiet,
+                track_raw_bn=True)
+    model = trainer.export_model()
+    model.save_weights(str(out / "model.weights.h5"))
     final = trainer.history["evals"][-1]
-    all70k = evaluate(trainer.model, x_all, np.concatenate([y_train, y_test]))
+    all70k = evaluate(model, x_all, np.concatenate([y_train, y_test]))
     result = {
         "command": "python -m iic_tutorial " + " ".join(sys.argv[1:]),
         "revision": _git_revision(),
@@ -169,8 +174,9 @@ def _train(args: argparse.Namespace) -> int:
         "test_accuracy_over_many_to_one": final["acc_over"],
         "all70k_accuracy": all70k["acc"],
         "all70k_nmi": all70k["nmi"],
-        "curve": [{k: r[k] for k in ("step", "epoch", "wall_time", "loss", "loss_k", "loss_over",
-                                     "acc", "nmi", "acc_over")} for r in trainer.history["evals"]],
+        "curve": [{k: r.get(k) for k in ("step", "epoch", "wall_time", "alpha", "loss", "loss_k",
+                                         "loss_over", "mi", "acc", "acc_raw_bn", "nmi", "acc_over")}
+                  for r in trainer.history["evals"]],
     }
     (out / "result.json").write_text(json.dumps(result, indent=1))
     print(f"Test accuracy {100 * final['acc']:.2f} %, all 70k {100 * all70k['acc']:.2f} %; "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-__all__ = ["create_model", "INPUT_SHAPE"]
+__all__ = ["create_model", "export_subheads", "INPUT_SHAPE"]
 
 #: Images are float32 in [0, 1] with one channel.
 INPUT_SHAPE = (28, 28, 1)
@@ -18,7 +18,9 @@ def _head(h: keras.KerasTensor, k: int, name: str) -> keras.KerasTensor:
     return layers.Dense(k, activation="softmax", name=name)(h)
 
 
-def create_model(k: int = 10, k_over: int = 50, seed: int | None = None) -> keras.Model:
+def create_model(
+    k: int = 10, k_over: int = 50, seed: int | None = None, num_subheads: int = 1
+) -> keras.Model:
     """The article's network with a k-cluster head and a k_over over-clustering head.
 
     Trunk: four 3x3 convolutions with 32, 64, 128 and 256 filters (same
@@ -31,7 +33,15 @@ def create_model(k: int = 10, k_over: int = 50, seed: int | None = None) -> kera
     Output: ``[Z, Z_over]`` of shapes ``(batch, k)`` and ``(batch, k_over)``,
     each row a probability vector. ``seed`` makes the initial weights
     reproducible.
+
+    ``num_subheads = h > 1`` gives each head h independent copies (sub-heads,
+    as in the official IIC code), all on the same trunk; the output is then
+    ``[Z_1, ..., Z_h, Z_over_1, ..., Z_over_h]``. Training averages their
+    losses; :func:`export_subheads` turns the chosen pair back into the
+    two-output model above.
     """
+    if not isinstance(num_subheads, int) or num_subheads < 1:
+        raise ValueError(f"num_subheads must be an integer >= 1; got {num_subheads!r}")
     for name, value in (("k", k), ("k_over", k_over)):
         if not isinstance(value, int) or value < 2:
             raise ValueError(f"{name} must be an integer >= 2 (number of clusters); got {value!r}")
@@ -46,4 +56,33 @@ def create_model(k: int = 10, k_over: int = 50, seed: int | None = None) -> kera
         if i < 3:
             h = layers.MaxPooling2D(2, name=f"pool{i + 1}")(h)
     h = layers.GlobalAveragePooling2D(name="gap")(h)
-    return keras.Model(x, [_head(h, k, "Z"), _head(h, k_over, "Z_over")], name="iic")
+    if num_subheads == 1:
+        return keras.Model(x, [_head(h, k, "Z"), _head(h, k_over, "Z_over")], name="iic")
+    heads = [_head(h, k, f"Z_{i + 1}") for i in range(num_subheads)]
+    heads += [_head(h, k_over, f"Z_over_{i + 1}") for i in range(num_subheads)]
+    return keras.Model(x, heads, name="iic")
+
+
+def export_subheads(model: keras.Model, i: int, j: int) -> keras.Model:
+    """A two-output :func:`create_model` network holding model's trunk and sub-heads i and j.
+
+    ``model`` has h sub-heads per head (outputs ``Z_1..Z_h, Z_over_1..Z_over_h``);
+    ``i`` picks the k-cluster sub-head and ``j`` the over-clustering one
+    (0-based). Weights are copied, so the result is independent of ``model``.
+    """
+    h = len(model.outputs) // 2
+    if not (0 <= i < h and 0 <= j < h):
+        raise ValueError(f"sub-head indices must lie in [0, {h}); got i={i}, j={j}")
+    k, k_over = model.outputs[0].shape[-1], model.outputs[h].shape[-1]
+    out = create_model(k, k_over)
+    rename = {} if h == 1 else {"Z": f"Z_{i + 1}", "Z_over": f"Z_over_{j + 1}"}
+    for layer in out.layers:
+        if not layer.weights:
+            continue
+        name = layer.name
+        for prefix in ("Z_over", "Z"):  # longest first: "Z_over_dense1" starts with "Z"
+            if name == prefix or name.startswith(prefix + "_dense"):
+                name = rename.get(prefix, prefix) + name[len(prefix):]
+                break
+        layer.set_weights(model.get_layer(name).get_weights())
+    return out

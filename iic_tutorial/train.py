@@ -26,7 +26,7 @@ from .augment import AugmentConfig, compose
 from .information import mutual_information
 from .losses import iic_loss, joint_distribution
 from .metrics import cluster_accuracy, confusion_matrix, nmi
-from .model import create_model
+from .model import create_model, export_subheads
 
 __all__ = [
     "TrainConfig",
@@ -49,8 +49,11 @@ class TrainConfig:
     image, not once per copy). over_clustering: train the k_over head too
     (loss = mean of both heads' losses) or only the k head. alpha_warmup:
     number of steps over which the weight grows linearly from 1 to alpha
-    (0: alpha from the first step). seed: weights, sampling and augmentation
-    all derive from it.
+    (0: alpha from the first step). num_subheads: independent copies of each
+    head on the shared trunk (the official code uses 5); their losses are
+    averaged, and evaluation uses the sub-head with the lowest recent loss,
+    chosen without labels. seed: weights, sampling and augmentation all
+    derive from it.
     """
 
     alpha: float = 1.0
@@ -61,6 +64,7 @@ class TrainConfig:
     view_x: AugmentConfig | None = None
     over_clustering: bool = True
     alpha_warmup: int = 0
+    num_subheads: int = 1
     k: int = 10
     k_over: int = 50
     seed: int = 0
@@ -231,7 +235,7 @@ class IICTrainer:
     def __init__(self, config: TrainConfig | None = None, model: keras.Model | None = None):
         self.config = config or TrainConfig()
         c = self.config
-        self.model = model or create_model(c.k, c.k_over, seed=c.seed)
+        self.model = model or create_model(c.k, c.k_over, seed=c.seed, num_subheads=c.num_subheads)
         self.optimizer = keras.optimizers.Adam(learning_rate=c.lr)
         self.optimizer.build(self.model.trainable_variables)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
@@ -245,36 +249,57 @@ class IICTrainer:
         seeds = tf.random.experimental.stateless_split(seed, num=2)
         x_rep = tf.repeat(x, c.copies, axis=0)
         x_prime = compose(x_rep, c.view, seeds[1])
+        h = c.num_subheads
         with tf.GradientTape() as tape:
             if c.view_x is None:
-                z, z_over = self.model(x, training=True)
-                z, z_over = tf.repeat(z, c.copies, axis=0), tf.repeat(z_over, c.copies, axis=0)
+                z_all = [tf.repeat(z, c.copies, axis=0) for z in self.model(x, training=True)]
             else:
-                z, z_over = self.model(compose(x_rep, c.view_x, seeds[0]), training=True)
-            z_prime, z_over_prime = self.model(x_prime, training=True)
-            loss_k = iic_loss(z, z_prime, alpha)
-            loss_over = iic_loss(z_over, z_over_prime, alpha)
+                z_all = self.model(compose(x_rep, c.view_x, seeds[0]), training=True)
+            z_prime_all = self.model(x_prime, training=True)
+            losses = tf.stack([iic_loss(z, zp, alpha) for z, zp in zip(z_all, z_prime_all)])
+            loss_k, loss_over = tf.reduce_mean(losses[:h]), tf.reduce_mean(losses[h:])
             loss = (loss_k + loss_over) / 2.0 if c.over_clustering else loss_k
         variables = self.model.trainable_variables
         grads = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(
             [(g, v) for g, v in zip(grads, variables) if g is not None]
         )
-        return loss, loss_k, loss_over, joint_distribution(z, z_prime)
+        P = tf.stack([joint_distribution(z, zp) for z, zp in zip(z_all[:h], z_prime_all[:h])])
+        return loss, loss_k, loss_over, losses, P
 
     def train_step(self, x: np.ndarray) -> dict:
         """One optimisation step on images x (images_per_step of them). Returns the losses and P."""
         step = int(self.step.numpy())
         seed = tf.constant([self.config.seed, step], dtype=tf.int64)
         alpha = tf.constant(self.config.alpha_at(step), dtype=tf.float32)
-        loss, loss_k, loss_over, P = self._train_step(tf.convert_to_tensor(x), seed, alpha)
+        loss, loss_k, loss_over, losses, P = self._train_step(tf.convert_to_tensor(x), seed, alpha)
         self.step.assign_add(1)
         out = {"loss": float(loss), "loss_k": float(loss_k), "loss_over": float(loss_over)}
         self.history["step"].append(int(self.step.numpy()))
         for key, value in out.items():
             self.history[key].append(value)
-        out["P"] = P.numpy()
+        if self.config.num_subheads > 1:
+            self.history.setdefault("subhead_losses", []).append(np.round(losses.numpy(), 5).tolist())
+        out["P"] = P.numpy()  # (num_subheads, k, k)
         return out
+
+    def best_subheads(self, window: int = 50) -> tuple[int, int]:
+        """(i, j): the k and k_over sub-heads with the lowest mean loss over the last steps.
+
+        Chosen without labels. With one sub-head per head this is (0, 0).
+        """
+        h = self.config.num_subheads
+        recent = self.history.get("subhead_losses", [])[-window:]
+        if h == 1 or not recent:
+            return 0, 0
+        mean = np.mean(recent, axis=0)
+        return int(np.argmin(mean[:h])), int(np.argmin(mean[h:]))
+
+    def export_model(self) -> keras.Model:
+        """The trained network as a two-output create_model() (best sub-heads, copied weights)."""
+        if self.config.num_subheads == 1:
+            return self.model
+        return export_subheads(self.model, *self.best_subheads())
 
     def _batch_indices(self, n: int, step: int) -> np.ndarray:
         """Images for a step: epoch e's permutation (seeded by (seed, e)), sliced by the step."""
@@ -359,8 +384,11 @@ class IICTrainer:
 
     def _evaluate(self, x, x_eval, y_eval, P, per_epoch, recalibrate_on, track_raw_bn) -> dict:
         step = int(self.step.numpy())
+        i, j = self.best_subheads()
+        P = P[i]
         record: dict = {
             "step": step,
+            "subheads": [i, j],
             "epoch": step / per_epoch,
             "wall_time": round(self.wall_time, 3),
             "loss": self.history["loss"][-1],
@@ -371,12 +399,12 @@ class IICTrainer:
             "P": np.round(P, 6).tolist(),
         }
         if y_eval is not None and track_raw_bn:
-            record["acc_raw_bn"] = evaluate(self.model, x_eval, y_eval)["acc"]
+            record["acc_raw_bn"] = evaluate(self.export_model(), x_eval, y_eval)["acc"]
         rng = np.random.default_rng([self.config.seed, step, 1])
         subset = rng.choice(len(x), size=min(recalibrate_on, len(x)), replace=False)
         recalibrate_batchnorm(self.model, x[np.sort(subset)])
         if y_eval is not None:
-            record.update(evaluate(self.model, x_eval, y_eval))
+            record.update(evaluate(self.export_model(), x_eval, y_eval))
         self.history["evals"].append(record)
         return record
 

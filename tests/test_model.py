@@ -42,3 +42,19 @@ def test_custom_k_and_seed_reproducible():
 def test_bad_k_is_rejected(k):
     with pytest.raises(ValueError, match="k must be an integer >= 2"):
         create_model(k=k)
+
+
+def test_subheads_and_export_reproduce_the_chosen_pair(digits):
+    from iic_tutorial.model import export_subheads
+
+    model = create_model(k=10, k_over=50, seed=3, num_subheads=3)
+    assert len(model.outputs) == 6
+    exported = export_subheads(model, 2, 1)
+    x = digits[0][:16]
+    outs = model(x, training=False)
+    z, z_over = exported(x, training=False)
+    np.testing.assert_allclose(z.numpy(), outs[2].numpy(), atol=1e-6)
+    np.testing.assert_allclose(z_over.numpy(), outs[3 + 1].numpy(), atol=1e-6)
+    assert exported.count_params() == create_model().count_params()
+    with pytest.raises(ValueError, match=r"sub-head indices must lie in \[0, 3\)"):
+        export_subheads(model, 3, 0)

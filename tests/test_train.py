@@ -121,3 +121,15 @@ def test_evaluate_on_perfect_clusters_is_one(trained, digits):
     r = evaluate(trained.model, digits[0][:200], digits[1][:200])
     assert set(r) == {"acc", "nmi", "acc_over", "confusion"}
     assert r["acc_over"] >= r["acc"] - 0.05  # 50 over-clusters, many-to-one
+
+
+def test_subheads_are_chosen_by_lowest_recent_loss(digits):
+    trainer = IICTrainer(small_config(num_subheads=2))
+    trainer.fit(digits[0][:500], num_steps=2, progress=False, verbose=False)
+    assert np.array(trainer.history["subhead_losses"]).shape == (2, 4)
+    trainer.history["subhead_losses"] = [[-1.0, -2.0, -3.0, -0.5]] * 3  # k: 2nd best, over: 1st
+    assert trainer.best_subheads() == (1, 0)
+    exported = trainer.export_model()
+    z, z_over = exported(digits[0][:8], training=False)
+    np.testing.assert_allclose(z.numpy(), trainer.model(digits[0][:8], training=False)[1].numpy(), atol=1e-6)
+    assert z_over.shape == (8, 50)
