@@ -91,6 +91,14 @@ def table() -> str:
     return "\n".join(rows)
 
 
+def write_package_copy() -> Path:
+    """Every collected run in one file inside the package (read by experiment_results())."""
+    path = ROOT / "iic_tutorial" / "pretrained" / "experiments.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(load_all()))
+    return path
+
+
 def update_readme(readme: Path = ROOT / "README.md") -> None:
     """Replace the text between the results-table markers in the README."""
     text = readme.read_text()
@@ -108,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for run in args.runs:
         print(f"collected {collect(run).relative_to(ROOT)}")
+    write_package_copy()
     update_readme()
     return 0
 

@@ -44,8 +44,40 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | _SUBMODULES | {"load_pretrained"})
 
 
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with the C++ start-up notices (CUDA probing, oneDNN) silenced.
+
+    TF 2.21 prints them through absl before any log level applies, straight to file
+    descriptor 2, so a notebook shows them under the first cell. They are hidden by
+    pointing fd 2 at /dev/null during the import only; an import error is still raised.
+    """
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return
+    try:
+        sys.stderr.flush()
+        saved = _os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (some embedded interpreters)
+        import tensorflow  # noqa: F401
+
+        return
+    devnull = _os.open(_os.devnull, _os.O_WRONLY)
+    try:
+        _os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        _os.dup2(saved, 2)
+        _os.close(saved)
+        _os.close(devnull)
+
+
 def seed_everything(seed: int = 0) -> None:
-    """Seed Python's ``random``, NumPy and TensorFlow (via ``keras.utils.set_random_seed``)."""
+    """Seed Python's ``random``, NumPy and TensorFlow (via ``keras.utils.set_random_seed``).
+
+    Also imports TensorFlow without its start-up notices (the book's setup cell calls this).
+    """
+    _import_tensorflow_quietly()
     import keras
 
     keras.utils.set_random_seed(seed)

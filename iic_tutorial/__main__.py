@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=None, help="Adam learning rate")
     t.add_argument("--batch-size", type=_positive_int, default=None, help="pairs per step")
     t.add_argument("--copies", type=_positive_int, default=None, help="augmented copies per image")
+    t.add_argument("--view", choices=("fast", "article"), default=None,
+                   help="augmentation making x': the fast recipe's (rotation, zoom/shift, intensity) "
+                        "or the article's four (rotation, distortion, binarisation, noise)")
     t.add_argument("--only", choices=TRANSFORMS, default=None,
                    help="keep only this transform of the recipe's view (ablation)")
     t.add_argument("--view-x", choices=("none", "mild"), default=None,
@@ -127,8 +130,12 @@ def _train(args: argparse.Namespace) -> int:
     changes = {k: v for k, v in {"alpha": args.alpha, "alpha_warmup": args.alpha_warmup,
                                   "num_subheads": args.subheads, "lr": args.lr, "batch_size": args.batch_size,
                                   "copies": args.copies}.items() if v is not None}
+    view = base.view
+    if args.view is not None:
+        view = AugmentConfig() if args.view == "fast" else AugmentConfig.article()
+        changes["view"] = view
     if args.only:
-        changes["view"] = base.view.only(args.only)
+        changes["view"] = view.only(args.only)
     if args.view_x is not None:
         changes["view_x"] = None if args.view_x == "none" else AugmentConfig.mild()
     if args.no_over_clustering:

@@ -60,7 +60,7 @@ def entropy(p: np.ndarray) -> float:
     contribute 0. Returns nats, between 0 and ln(p.size).
     """
     p = _as_distribution(p, "p")
-    return float(-_plogp(p).sum())
+    return float(-_plogp(p).sum()) + 0.0  # + 0.0 turns -0.0 (one-hot p) into 0.0
 
 
 def joint_distribution(z: np.ndarray, z_prime: np.ndarray, symmetric: bool = True) -> np.ndarray:
@@ -101,7 +101,11 @@ def joint_entropy(P: np.ndarray) -> float:
 
 
 def conditional_entropy(P: np.ndarray) -> float:
-    """H(Y | X) = H(X, Y) - H(X), with X the row index of P. Returns nats, >= 0."""
+    """H(Z' | Z) = H(Z, Z') - H(Z): uncertainty left about the column given the row.
+
+    For the joint P[i, j] = Pr(Z = i, Z' = j) this is H(Z' | Z); pass ``P.T`` for
+    H(Z | Z'). Returns nats, >= 0.
+    """
     P_i, _ = marginals(P)
     return joint_entropy(P) - entropy(P_i)
 
@@ -117,7 +121,7 @@ def mutual_information(P: np.ndarray) -> float:
     rows, cols = np.nonzero(P)  # P_ij > 0 implies P_i, P_j > 0; logs avoid underflow
     p = P[rows, cols]
     value = float(np.sum(p * (np.log(p) - np.log(P_i[rows]) - np.log(P_j[cols]))))
-    return max(value, 0.0)  # exact 0 for independent joints, not -1e-17
+    return max(value, 0.0) + 0.0  # exact 0 for independent joints, not -1e-17 or -0.0
 
 
 def mutual_information_from_entropies(P: np.ndarray) -> float:

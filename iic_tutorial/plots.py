@@ -35,6 +35,7 @@ __all__ = [
     "image_grid",
     "plot_augmentations",
     "plot_history",
+    "plot_batchnorm_pitfall",
     "animate_matrices",
     "cluster_gallery",
     "plot_alpha_sweep",
@@ -658,4 +659,34 @@ def side_by_side(
                             wspace=0.02, hspace=head / (panel_size[1] - head))
     else:
         fig.tight_layout()
+    return fig
+
+
+def plot_batchnorm_pitfall(history: Mapping, ax: Axes | None = None) -> Figure:
+    """Test accuracy with stale vs recalibrated BatchNorm statistics over training.
+
+    ``history``: a trainer history whose ``evals`` hold ``acc`` (after
+    :func:`iic_tutorial.train.recalibrate_batchnorm`) and ``acc_raw_bn``
+    (``training=False`` with the moving averages as training left them).
+    Returns the Figure.
+    """
+    evals = [e for e in history.get("evals", []) if "acc" in e and "acc_raw_bn" in e]
+    if not evals:
+        raise ValueError("history has no evaluations with both acc and acc_raw_bn; "
+                         "train with fit(..., track_raw_bn=True) and labels for monitoring")
+    fig, ax = _new_ax(ax, (6.0, 3.4))
+    steps = [e["step"] for e in evals]
+    ax.plot(steps, [100 * e["acc_raw_bn"] for e in evals], marker=".", color="C3",
+            label="moving averages as training left them")
+    ax.plot(steps, [100 * e["acc"] for e in evals], marker=".", color="C0",
+            label="statistics recalibrated on training images")
+    ax.axhline(100 * 1135 / 10000, color="0.5", ls=":", lw=1, label="one cluster for everything")
+    ax.set_xlabel("training step", fontsize=TICK_SIZE + 1)
+    ax.set_ylabel("test accuracy (%)", fontsize=TICK_SIZE + 1)
+    ax.set_ylim(0, 100)
+    ax.tick_params(labelsize=TICK_SIZE)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=TICK_SIZE - 1, loc="lower right")
+    ax.set_title("BatchNorm in inference mode", fontsize=TICK_SIZE + 2)
+    fig.tight_layout()
     return fig

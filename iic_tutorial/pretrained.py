@@ -10,7 +10,7 @@ import keras
 
 from .model import create_model
 
-__all__ = ["load_pretrained", "pretrained_info", "WEIGHTS_NAME"]
+__all__ = ["load_pretrained", "pretrained_info", "pretrained_history", "experiment_results", "WEIGHTS_NAME"]
 
 WEIGHTS_NAME = "iic_mnist.weights.h5"
 
@@ -50,3 +50,30 @@ def load_pretrained() -> keras.Model:
     model = create_model(k=info.get("k", 10), k_over=info.get("k_over", 50))
     model.load_weights(str(path))
     return model
+
+
+def pretrained_history() -> dict:
+    """The training history of the shipped model (the trainer's ``history``).
+
+    Per-step ``loss``, ``loss_k``, ``loss_over`` and one record per evaluation in
+    ``"evals"`` (step, wall time, alpha, I(Z;Z'), the joint P, accuracy with
+    recalibrated and with stale BatchNorm statistics, NMI, confusion matrix).
+    """
+    path = _folder() / "iic_mnist.history.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no training history at {path}; this install ships no trained model")
+    return json.loads(path.read_text())
+
+
+def experiment_results() -> list[dict]:
+    """Every collected training experiment (benchmarks/collect.py), one dict per run.
+
+    Each has ``name``, ``command``, ``config``, ``curve`` (per evaluation: step,
+    wall time, loss, I(Z;Z'), test accuracy), final accuracies and
+    ``time_to_accuracy_s``. Shipped inside the package so the book's results
+    chapter also works in Colab.
+    """
+    path = _folder() / "experiments.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no experiment results at {path}; run benchmarks/collect.py")
+    return json.loads(path.read_text())

@@ -88,3 +88,8 @@ def test_mutual_information_invariants(a):
     assert mi == pytest.approx(mutual_information_from_entropies(P), abs=1e-9)
     assert mi == pytest.approx(mutual_information(P.T), abs=1e-12)
     assert conditional_entropy(P) >= -1e-9
+
+
+def test_zero_is_never_negative_zero():
+    assert str(entropy([1.0, 0.0])) == "0.0"
+    assert str(mutual_information(np.outer([0.5, 0.5], [0.5, 0.5]))) == "0.0"
