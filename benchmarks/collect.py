@@ -37,6 +37,11 @@ def collect(run: Path) -> Path:
     result["name"] = run.name
     result["time_to_accuracy_s"] = {f"{t:g}": time_to(result["curve"], t) for t in THRESHOLDS}
     result["best_test_accuracy"] = max(p["acc"] for p in result["curve"])
+    state = json.loads((run / "state.json").read_text())
+    evals = {r["step"]: r for r in state["history"]["evals"]}
+    for point in result["curve"]:  # the joint P of the k head at every evaluation
+        point["P"] = evals[point["step"]]["P"]
+    result["final_confusion"] = state["history"]["evals"][-1].get("confusion")
     RUNS.mkdir(parents=True, exist_ok=True)
     out = RUNS / f"{run.name}.json"
     out.write_text(json.dumps(result, indent=1))

@@ -36,6 +36,8 @@ __all__ = [
     "plot_augmentations",
     "plot_history",
     "plot_batchnorm_pitfall",
+    "plot_runs",
+    "plot_bars",
     "animate_matrices",
     "cluster_gallery",
     "plot_alpha_sweep",
@@ -688,5 +690,79 @@ def plot_batchnorm_pitfall(history: Mapping, ax: Axes | None = None) -> Figure:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=TICK_SIZE - 1, loc="lower right")
     ax.set_title("BatchNorm in inference mode", fontsize=TICK_SIZE + 2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_runs(
+    runs: Sequence[Mapping],
+    labels: Sequence[str] | None = None,
+    y: str = "acc",
+    x: str = "minutes",
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Curves of several training runs (``iic_tutorial.pretrained.experiment_results()`` items).
+
+    Each run's ``curve`` holds one record per evaluation; ``y`` is the record
+    key to draw (``"acc"`` and ``"acc_over"`` are shown in %, others as they
+    are, e.g. ``"loss_k"`` or ``"mi"`` in nats) against training ``x``:
+    ``"minutes"`` of wall time or ``"step"``. Returns the Figure.
+    """
+    if x not in ("minutes", "step"):
+        raise ValueError(f"x must be 'minutes' or 'step'; got {x!r}")
+    fig, ax = _new_ax(ax, (6.0, 3.6))
+    labels = list(labels) if labels is not None else [r.get("name", str(i)) for i, r in enumerate(runs)]
+    if len(labels) != len(runs):
+        raise ValueError(f"got {len(labels)} labels for {len(runs)} runs")
+    scale = 100.0 if y in ("acc", "acc_over", "acc_raw_bn") else 1.0
+    for i, (run, label) in enumerate(zip(runs, labels)):
+        curve = [p for p in run["curve"] if p.get(y) is not None]
+        xs = [p["wall_time"] / 60 if x == "minutes" else p["step"] for p in curve]
+        ax.plot(xs, [scale * p[y] for p in curve], marker=".", color=f"C{i % 10}", label=label)
+    ax.set_xlabel("training time (min)" if x == "minutes" else "training step", fontsize=TICK_SIZE + 1)
+    names = {"acc": "test accuracy (%)", "acc_over": "over-clusters, many-to-one (%)",
+             "mi": "I(Z; Z') (nats)", "loss_k": "loss of the k head (nats)"}
+    ax.set_ylabel(names.get(y, y), fontsize=TICK_SIZE + 1)
+    if scale == 100.0:
+        ax.set_ylim(0, 100)
+    ax.tick_params(labelsize=TICK_SIZE)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=TICK_SIZE - 1, loc="best")
+    if title:
+        ax.set_title(title, fontsize=TICK_SIZE + 2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_bars(
+    values: Mapping[str, float | Sequence[float]],
+    ylabel: str = "test accuracy (%)",
+    ax: Axes | None = None,
+    title: str | None = None,
+    percent: bool = True,
+) -> Figure:
+    """A bar per setting, with its value written on top (mean ± std when given several).
+
+    ``values``: {label: value or list of values (e.g. one per seed)}; with
+    ``percent`` values in [0, 1] are shown in %. Returns the Figure.
+    """
+    fig, ax = _new_ax(ax, (max(4.0, 1.0 * len(values) + 1.5), 3.4))
+    scale = 100.0 if percent else 1.0
+    for i, (label, v) in enumerate(values.items()):
+        v = scale * np.atleast_1d(np.asarray(v, dtype=np.float64))
+        mean = v.mean()
+        err = v.std(ddof=1) if len(v) > 1 else None
+        ax.bar(i, mean, yerr=err, color=f"C{i % 10}", alpha=0.8, capsize=4)
+        text = f"{mean:.1f}" if err is None else f"{mean:.1f}±{err:.1f}"
+        ax.text(i, mean + (err or 0) + 1.5 * scale / 100, text, ha="center", fontsize=TICK_SIZE)
+    ax.set_xticks(range(len(values)), list(values), fontsize=TICK_SIZE, rotation=20, ha="right")
+    ax.set_ylabel(ylabel, fontsize=TICK_SIZE + 1)
+    if percent:
+        ax.set_ylim(0, 105)
+    ax.tick_params(labelsize=TICK_SIZE)
+    ax.grid(alpha=0.3, axis="y")
+    if title:
+        ax.set_title(title, fontsize=TICK_SIZE + 2)
     fig.tight_layout()
     return fig

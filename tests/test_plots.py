@@ -269,3 +269,44 @@ def test_figure_to_png_and_side_by_side():
         plots.figure_to_png("not a figure")
     with pytest.raises(ValueError, match="panel 0"):
         plots.side_by_side([42])
+
+
+def _fake_history():
+    evals = [{"step": s, "acc": a, "acc_raw_bn": r} for s, a, r in ((50, 0.3, 0.11), (100, 0.6, 0.4))]
+    return {"evals": evals}
+
+
+def test_batchnorm_pitfall_draws_both_accuracies():
+    from iic_tutorial.plots import plot_batchnorm_pitfall
+
+    fig = plot_batchnorm_pitfall(_fake_history())
+    lines = fig.axes[0].get_lines()
+    np.testing.assert_allclose(lines[0].get_ydata(), [11, 40])
+    np.testing.assert_allclose(lines[1].get_ydata(), [30, 60])
+    with pytest.raises(ValueError, match="acc_raw_bn"):
+        plot_batchnorm_pitfall({"evals": [{"step": 1, "acc": 0.5}]})
+
+
+def test_plot_runs_draws_each_curve_in_percent_and_minutes():
+    from iic_tutorial.plots import plot_runs
+
+    runs = [{"name": "a", "curve": [{"step": 10, "wall_time": 60, "acc": 0.5},
+                                    {"step": 20, "wall_time": 120, "acc": 0.9}]},
+            {"name": "b", "curve": [{"step": 10, "wall_time": 30, "acc": 0.2}]}]
+    fig = plot_runs(runs)
+    first, second = fig.axes[0].get_lines()
+    np.testing.assert_allclose(first.get_xdata(), [1, 2])
+    np.testing.assert_allclose(first.get_ydata(), [50, 90])
+    assert second.get_label() == "b"
+    with pytest.raises(ValueError, match="2 labels for 1 runs"):
+        plot_runs(runs[:1], labels=["x", "y"])
+
+
+def test_plot_bars_heights_are_means_in_percent():
+    from iic_tutorial.plots import plot_bars
+
+    fig = plot_bars({"one": 0.5, "seeds": [0.8, 0.9, 1.0]})
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    np.testing.assert_allclose(heights, [50, 90])
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["50.0", "90.0±10.0"]
