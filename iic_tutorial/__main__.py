@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--subheads", type=_positive_int, default=None,
                    help="sub-heads per head, chosen among without labels (default 1)")
     t.add_argument("--lr", type=float, default=None, help="Adam learning rate")
+    t.add_argument("--lr-drop", type=int, default=None, metavar="STEP",
+                   help="divide the learning rate by 10 from this step on (default: never)")
     t.add_argument("--batch-size", type=_positive_int, default=None, help="pairs per step")
     t.add_argument("--copies", type=_positive_int, default=None, help="augmented copies per image")
     t.add_argument("--view", choices=("fast", "article"), default=None,
@@ -128,7 +130,8 @@ def _train(args: argparse.Namespace) -> int:
 
     base = TrainConfig.fast(seed=args.seed) if args.recipe == "fast" else TrainConfig.article(seed=args.seed)
     changes = {k: v for k, v in {"alpha": args.alpha, "alpha_warmup": args.alpha_warmup,
-                                  "num_subheads": args.subheads, "lr": args.lr, "batch_size": args.batch_size,
+                                  "num_subheads": args.subheads,
+                                  "lr_drop_step": args.lr_drop, "lr": args.lr, "batch_size": args.batch_size,
                                   "copies": args.copies}.items() if v is not None}
     view = base.view
     if args.view is not None:

@@ -52,8 +52,9 @@ class TrainConfig:
     (0: alpha from the first step). num_subheads: independent copies of each
     head on the shared trunk (the official code uses 5); their losses are
     averaged, and evaluation uses the sub-head with the lowest recent loss,
-    chosen without labels. seed: weights, sampling and augmentation all
-    derive from it.
+    chosen without labels. lr_drop_step: from this step on the learning
+    rate is lr / 10 (0: constant lr). seed: weights, sampling and
+    augmentation all derive from it.
     """
 
     alpha: float = 1.0
@@ -65,6 +66,7 @@ class TrainConfig:
     over_clustering: bool = True
     alpha_warmup: int = 0
     num_subheads: int = 1
+    lr_drop_step: int = 0
     k: int = 10
     k_over: int = 50
     seed: int = 0
@@ -74,6 +76,8 @@ class TrainConfig:
             raise ValueError(f"alpha must be >= 0; got {self.alpha}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0; got {self.lr}")
+        if self.lr_drop_step < 0:
+            raise ValueError(f"lr_drop_step must be a step number >= 0; got {self.lr_drop_step}")
         if self.alpha_warmup < 0:
             raise ValueError(f"alpha_warmup must be a number of steps >= 0; got {self.alpha_warmup}")
         if self.copies < 1 or self.batch_size < self.copies or self.batch_size % self.copies:
@@ -236,7 +240,10 @@ class IICTrainer:
         self.config = config or TrainConfig()
         c = self.config
         self.model = model or create_model(c.k, c.k_over, seed=c.seed, num_subheads=c.num_subheads)
-        self.optimizer = keras.optimizers.Adam(learning_rate=c.lr)
+        lr = c.lr
+        if c.lr_drop_step:  # counted by the optimizer's own step counter, so resumes keep it
+            lr = keras.optimizers.schedules.PiecewiseConstantDecay([c.lr_drop_step], [c.lr, c.lr / 10])
+        self.optimizer = keras.optimizers.Adam(learning_rate=lr)
         self.optimizer.build(self.model.trainable_variables)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.history: dict = {"step": [], "loss": [], "loss_k": [], "loss_over": [], "evals": []}

@@ -133,3 +133,11 @@ def test_subheads_are_chosen_by_lowest_recent_loss(digits):
     z, z_over = exported(digits[0][:8], training=False)
     np.testing.assert_allclose(z.numpy(), trainer.model(digits[0][:8], training=False)[1].numpy(), atol=1e-6)
     assert z_over.shape == (8, 50)
+
+
+def test_lr_drop_divides_the_learning_rate_by_ten(digits):
+    trainer = IICTrainer(small_config(lr_drop_step=2))
+    trainer.fit(digits[0][:200], num_steps=1, progress=False, verbose=False)
+    assert float(trainer.optimizer.learning_rate) == pytest.approx(4e-4)
+    trainer.fit(digits[0][:200], num_steps=3, progress=False, verbose=False)
+    assert float(trainer.optimizer.learning_rate) == pytest.approx(4e-5)

@@ -1,0 +1,46 @@
+"""The shipped model: loads, runs in inference mode, and reaches the accuracy it states."""
+
+import numpy as np
+import pytest
+
+from iic_tutorial.metrics import cluster_accuracy
+from iic_tutorial.pretrained import experiment_results, load_pretrained, pretrained_history, pretrained_info
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_pretrained()
+
+
+def test_outputs_in_inference_mode(model, digits):
+    x, _ = digits
+    z, z_over = model(x[:32], training=False)
+    assert z.shape == (32, 10) and z_over.shape == (32, 50)
+    np.testing.assert_allclose(z.numpy().sum(axis=1), 1, atol=1e-5)
+
+
+def test_reaches_stated_accuracy_on_fixed_2k_subset(model, digits):
+    x, y = digits  # the first 2000 test images
+    z, _ = model(x, training=False)
+    acc = cluster_accuracy(y, z.numpy().argmax(axis=1))
+    info = pretrained_info()
+    assert acc == pytest.approx(info["test_first2000_accuracy"], abs=0.002)
+    assert acc >= 0.975, f"shipped model reaches only {acc:.4f} on the first 2000 test images"
+
+
+def test_provenance_describes_a_real_run():
+    info = pretrained_info()
+    assert info["command"].startswith("python -m iic_tutorial train")
+    assert info["steps"] > 0 and info["wall_time_s"] > 0
+    assert info["test_accuracy"] >= 0.975
+    history = pretrained_history()
+    assert history["evals"][-1]["step"] == info["steps"]
+    assert len(history["loss"]) == info["steps"]
+
+
+def test_experiment_results_are_real_runs():
+    runs = experiment_results()
+    assert runs, "no collected experiments"
+    for run in runs:
+        assert run["command"].startswith("python -m iic_tutorial train")
+        assert run["curve"][-1]["step"] == run["steps"]
