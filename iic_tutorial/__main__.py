@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(1000 pairs, lr 1e-4); the options below override them (default: fast)")
     t.add_argument("--alpha", type=_non_negative_float, default=None,
                    help="weight of the marginal entropies; 1 is the paper's loss (default 1)")
+    t.add_argument("--alpha-over", type=_non_negative_float, default=None,
+                   help="the weight for the over-clustering head (default: --alpha)")
     t.add_argument("--alpha-warmup", type=int, default=None,
                    help="steps over which the weight grows from 1 to --alpha (default 0)")
     t.add_argument("--subheads", type=_positive_int, default=None,
@@ -129,7 +131,7 @@ def _train(args: argparse.Namespace) -> int:
     from .train import IICTrainer, TrainConfig, evaluate
 
     base = TrainConfig.fast(seed=args.seed) if args.recipe == "fast" else TrainConfig.article(seed=args.seed)
-    changes = {k: v for k, v in {"alpha": args.alpha, "alpha_warmup": args.alpha_warmup,
+    changes = {k: v for k, v in {"alpha": args.alpha, "alpha_over": args.alpha_over, "alpha_warmup": args.alpha_warmup,
                                   "num_subheads": args.subheads,
                                   "lr_drop_step": args.lr_drop, "lr": args.lr, "batch_size": args.batch_size,
                                   "copies": args.copies}.items() if v is not None}

@@ -42,6 +42,7 @@ class TrainConfig:
     """Every setting of a training run (saved with each checkpoint and result).
 
     alpha: weight of the marginal entropies in :func:`iic_loss` (1 = paper).
+    alpha_over: the same weight for the over-clustering head (None: alpha).
     lr: Adam learning rate. batch_size: pairs per step. copies: augmented
     versions per image in a step (images per step = batch_size // copies).
     view: the augmentation that makes x'. view_x: the augmentation applied to
@@ -58,6 +59,7 @@ class TrainConfig:
     """
 
     alpha: float = 1.0
+    alpha_over: float | None = None
     lr: float = 1e-4
     batch_size: int = 1000
     copies: int = 1
@@ -72,8 +74,8 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.alpha < 0:
-            raise ValueError(f"alpha must be >= 0; got {self.alpha}")
+        if self.alpha < 0 or (self.alpha_over is not None and self.alpha_over < 0):
+            raise ValueError(f"alpha and alpha_over must be >= 0; got {self.alpha}, {self.alpha_over}")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0; got {self.lr}")
         if self.lr_drop_step < 0:
@@ -94,11 +96,15 @@ class TrainConfig:
         """Distinct images in one step: batch_size // copies."""
         return self.batch_size // self.copies
 
-    def alpha_at(self, step: int) -> float:
-        """The marginal-entropy weight used at a step: 1 -> alpha over alpha_warmup steps."""
+    def alpha_at(self, step: int, over: bool = False) -> float:
+        """The marginal-entropy weight used at a step: 1 -> alpha over alpha_warmup steps.
+
+        ``over=True`` gives the over-clustering head's weight (alpha_over, or alpha).
+        """
+        target = self.alpha if not over or self.alpha_over is None else self.alpha_over
         if self.alpha_warmup <= 0 or step >= self.alpha_warmup:
-            return float(self.alpha)
-        return 1.0 + (self.alpha - 1.0) * step / self.alpha_warmup
+            return float(target)
+        return 1.0 + (target - 1.0) * step / self.alpha_warmup
 
     @classmethod
     def article(cls, alpha: float = 1.0, seed: int = 0) -> "TrainConfig":
@@ -107,16 +113,19 @@ class TrainConfig:
                    view=AugmentConfig.article(), view_x=None, seed=seed)
 
     @classmethod
-    def fast(cls, alpha: float = 1.0, seed: int = 0) -> "TrainConfig":
+    def fast(cls, alpha: float = 2.0, seed: int = 0, alpha_over: float | None = 1.0) -> "TrainConfig":
         """This project's fast recipe for a laptop CPU.
 
         200 images x 5 copies = 1000 pairs per step (as the official code
         pairs each image with 5 augmentations), Adam 4e-4, x' from a strong
         view (rotation, zoom, shift, intensity jitter) and x unchanged, so
         the forward pass of x runs once per image (1200 instead of 2000
-        images through the network per step).
+        images through the network per step). alpha = 2 on the 10-cluster
+        head keeps every cluster alive; the 50-cluster head keeps alpha = 1,
+        since with 50 clusters alpha = 2 already holds it at the uniform
+        solution (chapter 9 of the book has the runs).
         """
-        return cls(alpha=alpha, lr=4e-4, batch_size=1000, copies=5,
+        return cls(alpha=alpha, alpha_over=alpha_over, lr=4e-4, batch_size=1000, copies=5,
                    view=AugmentConfig(), view_x=None, seed=seed)
 
     def to_dict(self) -> dict:
@@ -251,7 +260,7 @@ class IICTrainer:
         self._train_step = tf.function(self._step_fn, reduce_retracing=True)
 
     # ----------------------------------------------------------------- step
-    def _step_fn(self, x: tf.Tensor, seed: tf.Tensor, alpha: tf.Tensor):
+    def _step_fn(self, x: tf.Tensor, seed: tf.Tensor, alpha: tf.Tensor, alpha_over: tf.Tensor):
         c = self.config
         seeds = tf.random.experimental.stateless_split(seed, num=2)
         x_rep = tf.repeat(x, c.copies, axis=0)
@@ -263,7 +272,8 @@ class IICTrainer:
             else:
                 z_all = self.model(compose(x_rep, c.view_x, seeds[0]), training=True)
             z_prime_all = self.model(x_prime, training=True)
-            losses = tf.stack([iic_loss(z, zp, alpha) for z, zp in zip(z_all, z_prime_all)])
+            weights = [alpha] * h + [alpha_over] * h
+            losses = tf.stack([iic_loss(z, zp, a) for z, zp, a in zip(z_all, z_prime_all, weights)])
             loss_k, loss_over = tf.reduce_mean(losses[:h]), tf.reduce_mean(losses[h:])
             loss = (loss_k + loss_over) / 2.0 if c.over_clustering else loss_k
         variables = self.model.trainable_variables
@@ -279,7 +289,9 @@ class IICTrainer:
         step = int(self.step.numpy())
         seed = tf.constant([self.config.seed, step], dtype=tf.int64)
         alpha = tf.constant(self.config.alpha_at(step), dtype=tf.float32)
-        loss, loss_k, loss_over, losses, P = self._train_step(tf.convert_to_tensor(x), seed, alpha)
+        alpha_over = tf.constant(self.config.alpha_at(step, over=True), dtype=tf.float32)
+        loss, loss_k, loss_over, losses, P = self._train_step(
+            tf.convert_to_tensor(x), seed, alpha, alpha_over)
         self.step.assign_add(1)
         out = {"loss": float(loss), "loss_k": float(loss_k), "loss_over": float(loss_over)}
         self.history["step"].append(int(self.step.numpy()))

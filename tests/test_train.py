@@ -7,8 +7,9 @@ from iic_tutorial.train import IICTrainer, TrainConfig, evaluate, predict, recal
 
 
 def small_config(**changes):
-    """The fast recipe at a size that trains in seconds: 50 images x 5 copies per step."""
-    return dataclasses.replace(TrainConfig.fast(seed=0), batch_size=250, copies=5, **changes)
+    """The fast recipe with alpha = 1 at a size that trains in seconds: 50 images x 5 copies."""
+    settings = {"batch_size": 250, "copies": 5, "alpha": 1.0, "alpha_over": None, **changes}
+    return dataclasses.replace(TrainConfig.fast(seed=0), **settings)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +101,7 @@ def test_restore_missing_checkpoint_is_clear(tmp_path):
 def test_config_validation_and_round_trip():
     with pytest.raises(ValueError, match="multiple of copies"):
         TrainConfig(batch_size=1001, copies=5)
-    with pytest.raises(ValueError, match="alpha must be >= 0"):
+    with pytest.raises(ValueError, match="alpha and alpha_over must be >= 0"):
         TrainConfig(alpha=-1)
     c = TrainConfig.fast(alpha=10, seed=3)
     assert TrainConfig.from_dict(c.to_dict()) == c
@@ -141,3 +142,13 @@ def test_lr_drop_divides_the_learning_rate_by_ten(digits):
     assert float(trainer.optimizer.learning_rate) == pytest.approx(4e-4)
     trainer.fit(digits[0][:200], num_steps=3, progress=False, verbose=False)
     assert float(trainer.optimizer.learning_rate) == pytest.approx(4e-5)
+
+
+def test_alpha_over_weights_only_the_over_clustering_head(digits):
+    x = digits[0][:50]
+    same = IICTrainer(small_config(alpha=2.0))
+    split = IICTrainer(small_config(alpha=2.0, alpha_over=1.0))
+    a, b = same.train_step(x), split.train_step(x)
+    assert a["loss_k"] == pytest.approx(b["loss_k"], rel=1e-5)  # same weights, same data
+    assert b["loss_over"] > a["loss_over"] + 0.5  # alpha 1 drops (alpha - 1)(H + H') ~ 2 ln 50
+    assert TrainConfig(alpha=2, alpha_over=1).alpha_at(0, over=True) == 1.0
