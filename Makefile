@@ -7,13 +7,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export IIC_SMOKE_TIMEOUT ?= 600
+# The browser test (tests/test_book_browser.py) drives Debian's Chromium
+export CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test test-module test-notebooks test-browser setup mnist clean help
+.PHONY: book test test-module test-notebooks test-browser setup mnist vendor browser clean help
 
 help:
 	@echo "make book   - build the Jupyter Book into _build/html"
 	@echo "make test   - run the module tests, every notebook in smoke mode (nbval) and the browser test"
-	@echo "make clean  - remove _build and the virtual environment"
+	@echo "make clean  - remove _build, _vendor and the virtual environment"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,14 +33,32 @@ setup: $(STAMP)
 mnist: $(STAMP)
 	$(PY) -c "from iic_tutorial.data import load_mnist; load_mnist(verbose=True)"
 
-book: mnist
+# require.js, the ipywidgets embedder and MathJax, from the npm registry into _vendor/
+# (not committed): the built pages serve them from _static/, so they work offline
+vendor: $(STAMP)
+	$(PY) tools/vendor_js.py
+
+# Debian's Chromium for the browser test; where it cannot be installed the test is skipped
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for tests/test_book_browser.py"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
+	  echo "could not install chromium: the browser test will be skipped"; \
+	else echo "no $(CHROMIUM) and no apt-get: the browser test will be skipped"; fi
+
+book: mnist vendor
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
-test: mnist
+test: mnist vendor browser
 	$(PY) -m pytest tests
 	@if ls book/*.ipynb >/dev/null 2>&1; then \
 	  IIC_SMOKE=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=$(IIC_SMOKE_TIMEOUT) book; \
 	else echo "no notebooks under book/ yet"; fi
 
+test-browser: mnist vendor browser
+	$(PY) -m pytest tests/test_book_browser.py
+
 clean:
-	rm -rf _build $(VENV)
+	rm -rf _build _vendor $(VENV)

@@ -26,13 +26,17 @@ SETUP_MARKER = "# Setup (the same in every chapter)"
 
 
 def repository(config_path: Path = ROOT / "_config.yml") -> tuple[str, str, str]:
-    """(url, branch, path_to_book) from _config.yml's ``repository`` section."""
+    """(url, branch, path_to_book) from _config.yml's ``repository`` section.
+
+    ``path_to_book`` is where the book's root (the folder of _config.yml) lies in the
+    repository, "" for the repository root, as Jupyter Book reads it.
+    """
     config = yaml.safe_load(config_path.read_text())
     repo = config.get("repository") or {}
     url = str(repo.get("url", "")).rstrip("/")
     if not url.startswith("https://github.com/") or url.count("/") != 4:
         raise ValueError(f"{config_path}: repository.url must look like https://github.com/OWNER/REPO; got {url!r}")
-    return url, str(repo.get("branch", "main")), str(repo.get("path_to_book", "book"))
+    return url, str(repo.get("branch", "main")), str(repo.get("path_to_book") or "").strip("/")
 
 
 def install_spec(config_path: Path = ROOT / "_config.yml") -> str:
@@ -42,10 +46,16 @@ def install_spec(config_path: Path = ROOT / "_config.yml") -> str:
 
 
 def colab_url(notebook: str, config_path: Path = ROOT / "_config.yml") -> str:
-    """The Colab address of a chapter, e.g. colab_url('01_entropy')."""
-    url, branch, path = repository(config_path)
+    """The Colab address of a chapter, e.g. colab_url('01_entropy').
+
+    Built as the book's Colab button builds it: path_to_book, then the page's
+    name in the book (``book/01_entropy``), then ``.ipynb``.
+    """
+    url, branch, root = repository(config_path)
     owner_repo = url.removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{path}/{notebook}.ipynb"
+    page = f"{BOOK.relative_to(ROOT).as_posix()}/{notebook}.ipynb"
+    path = f"{root}/{page}" if root else page
+    return f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{path}"
 
 
 def setup_cell_source(config_path: Path = ROOT / "_config.yml") -> str:
