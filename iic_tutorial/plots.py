@@ -31,6 +31,7 @@ from .information import entropy, mutual_information
 __all__ = [
     "plot_distribution",
     "plot_joint",
+    "plot_joints",
     "plot_confusion",
     "image_grid",
     "plot_augmentations",
@@ -42,6 +43,7 @@ __all__ = [
     "cluster_gallery",
     "plot_alpha_sweep",
     "figure_to_png",
+    "png_titles",
     "side_by_side",
 ]
 
@@ -49,6 +51,10 @@ __all__ = [
 CMAP = "Blues"
 #: Tick label size used throughout.
 TICK_SIZE = 9
+#: Widest figure (inches, at 100 dpi) that the composite figures draw: the book's text
+#: column is about 7 inches (700 px) wide, and a wider figure is shrunk to fit, labels
+#: and all.
+MAX_WIDTH = 8.0
 
 
 # ----------------------------------------------------------------- helpers
@@ -81,7 +87,7 @@ def _as_joint(P, name: str = "P") -> np.ndarray:
 def _annotate_cells(ax: Axes, M: np.ndarray, fmt: str, threshold: float) -> None:
     """Write each value of M in its cell, white on dark cells."""
     for (i, j), v in np.ndenumerate(M):
-        ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize=7,
+        ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize=8,
                 color="white" if v > threshold else "black")
 
 
@@ -125,14 +131,19 @@ def plot_distribution(
     labels: Sequence[str] | None = None,
     color: str = "C0",
     ylim: float | None = 1.0,
+    xlabel: str = "outcome",
 ) -> Figure:
     """Bar plot of a probability vector p (shape (k,)) with H(p) in the title.
 
-    The title reads ``"<title>: H = 1.234 nats (max ln k = 2.303)"`` with
-    H = -sum_i p_i ln p_i from :func:`iic_tutorial.information.entropy`; the
-    dashed line marks the uniform 1/k. ``labels`` names the k bars (default
-    0..k-1). ``ylim`` fixes the top of the y axis (None: automatic), so
-    figures for several distributions compare. Returns the Figure.
+    The title reads ``"<title>\\nH = 1.234 nats (max ln k = 2.303)"`` (the
+    first line only with ``title``; in a panel narrower than 3 inches the
+    maximum gets a line of its own) with H = -sum_i p_i ln p_i from
+    :func:`iic_tutorial.information.entropy`; the dashed line marks the
+    uniform 1/k. ``labels`` names the k bars (default 0..k-1, every
+    ceil(k / 10)-th one written when k > 20). ``xlabel`` names the outcomes
+    (e.g. "cluster"). ``ylim`` fixes the top of the y axis (None:
+    automatic), so figures for several distributions compare. Returns the
+    Figure.
     """
     own = ax is None
     p = np.asarray(p, dtype=np.float64)
@@ -144,15 +155,23 @@ def plot_distribution(
     idx = np.arange(k)
     ax.bar(idx, p, color=color)
     ax.axhline(1 / k, color="0.4", ls="--", lw=1)
-    ax.set_xticks(idx)
-    ax.set_xticklabels(labels if labels is not None else [str(i) for i in idx], fontsize=TICK_SIZE)
+    if labels is not None:
+        if len(labels) != k:
+            raise ValueError(f"labels needs one name per outcome ({k}); got {len(labels)}")
+        ax.set_xticks(idx)
+        ax.set_xticklabels([str(label) for label in labels], fontsize=TICK_SIZE)
+    else:
+        ax.set_xticks(idx[::1 if k <= 20 else int(math.ceil(k / 10))])
     ax.tick_params(labelsize=TICK_SIZE)
-    ax.set_xlabel("outcome")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("probability")
     if ylim is not None:
         ax.set_ylim(0, ylim)
-    head = f"{title}: " if title else ""
-    ax.set_title(f"{head}H = {H:.3f} nats (max ln {k} = {math.log(k):.3f})", fontsize=10)
+    head = f"{title}\n" if title else ""
+    # in a narrow panel (e.g. three in a row) the maximum goes on a line of its own
+    narrow = ax.get_position().width * fig.get_figwidth() < 3.0
+    ax.set_title(f"{head}H = {H:.3f} nats{chr(10) if narrow else ' '}"
+                 f"(max ln {k} = {math.log(k):.3f})", fontsize=10)
     if own:
         fig.tight_layout()
     return fig
@@ -218,6 +237,37 @@ def plot_joint(
     return fig
 
 
+def plot_joints(Ps: Mapping[str, object], ncols: int | None = None, **kwargs) -> Figure:
+    """Several joint distributions next to each other, each drawn by :func:`plot_joint`.
+
+    ``Ps``: ``{title: P}``, each P a k x k joint distribution; the titles go
+    on the panels (above each I(Z; Z')). ``ncols`` panels per row (default:
+    up to three in one row, four as 2 x 2, more in rows of three). Extra
+    ``kwargs`` go to every :func:`plot_joint` call, e.g. ``vmax=`` for one
+    colour scale or ``annotate=False``. The figure is at most
+    :data:`MAX_WIDTH` inches wide. Returns the Figure.
+    """
+    if not Ps:
+        raise ValueError("Ps is empty; pass {title: P} for at least one joint distribution")
+    n = len(Ps)
+    if ncols is None:
+        ncols = n if n <= 3 else 2 if n == 4 else 3
+    if ncols < 1:
+        raise ValueError(f"ncols must be >= 1; got {ncols}")
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    width = min(3.8, MAX_WIDTH / ncols)
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=(width * ncols, (width + 0.3) * nrows))
+    for idx, ax in enumerate(axes.ravel()):
+        if idx >= n:
+            fig.delaxes(ax)
+    for ax, (title, P) in zip(axes.ravel(), Ps.items()):
+        plot_joint(P, ax=ax, title=str(title), **kwargs)
+    fig.tight_layout()
+    return fig
+
+
 def plot_confusion(
     C,
     ax: Axes | None = None,
@@ -226,15 +276,23 @@ def plot_confusion(
     title: str | None = None,
     annotate: bool | None = None,
     cmap: str = CMAP,
+    show_accuracy: bool = True,
+    xlabel: str = "matched cluster",
+    ylabel: str = "true digit",
 ) -> Figure:
     """Confusion matrix heatmap: rows = true digit, columns = matched cluster.
 
     ``C``: (n_classes, k) counts as returned by
     :func:`iic_tutorial.metrics.confusion_matrix`, whose column c is the
     cluster matched to class c. With ``normalize`` each row is divided by its
-    sum (the fraction of each digit sent to each cluster). The title adds
-    the matched accuracy sum_c C[c, c] / sum(C). ``annotate`` writes values
-    in cells (default: when the matrix has at most 12 columns). Returns the Figure.
+    sum (the fraction of each row sent to each column). With
+    ``show_accuracy`` the title adds the matched accuracy
+    sum_c C[c, c] / sum(C) (``"<title>: accuracy = 97.5 %"``); turn it off,
+    and name the axes with ``xlabel`` and ``ylabel``, to draw any other
+    contingency table (e.g. digits x clusters as numbered, whose diagonal
+    means nothing). ``annotate`` writes values in cells (default: when the
+    matrix has at most 12 columns). The figure is at most
+    :data:`MAX_WIDTH` inches wide. Returns the Figure.
     """
     C = np.asarray(C, dtype=np.float64)
     if C.ndim != 2 or C.size == 0:
@@ -244,12 +302,12 @@ def plot_confusion(
     n_classes, k = C.shape
     accuracy = np.trace(C[:, :n_classes]) / C.sum() if C.sum() > 0 else 0.0
     M = C / np.maximum(C.sum(axis=1, keepdims=True), 1e-12) if normalize else C
-    fig, ax = _new_ax(ax, (min(max(4.2, 0.42 * k + 1), 12.0), 0.42 * n_classes + 1.2))
+    fig, ax = _new_ax(ax, _confusion_size(n_classes, k))
     ax.imshow(M, cmap=cmap, vmin=0, vmax=1 if normalize else max(M.max(), 1),
               interpolation="nearest", aspect="auto" if k != n_classes else "equal")
     ax.set_label("confusion")
-    ax.set_xlabel("matched cluster")
-    ax.set_ylabel("true digit")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     step = 1 if k <= 20 else int(math.ceil(k / 10))
     ax.set_xticks(np.arange(0, k, step))
     ax.set_yticks(np.arange(n_classes))
@@ -265,9 +323,17 @@ def plot_confusion(
     if annotate:
         vmax = 1.0 if normalize else M.max()
         _annotate_cells(ax, M, ".2f" if normalize else ".0f", 0.6 * vmax)
-    head = f"{title}: " if title else ""
-    ax.set_title(f"{head}accuracy = {100 * accuracy:.1f} %", fontsize=10)
+    if show_accuracy:
+        head = f"{title}: " if title else ""
+        ax.set_title(f"{head}accuracy = {100 * accuracy:.1f} %", fontsize=10)
+    elif title:
+        ax.set_title(title, fontsize=10)
     return fig
+
+
+def _confusion_size(n_rows: int, k: int) -> tuple[float, float]:
+    """Default size (inches) of a confusion matrix with n_rows rows and k columns."""
+    return min(max(4.2, 0.42 * k + 1), MAX_WIDTH), 0.42 * n_rows + 1.2
 
 
 # ----------------------------------------------------------------- images
@@ -280,6 +346,7 @@ def image_grid(
     size: float = 0.9,
     cmap: str = "gray",
     row_labels: Sequence[str] | None = None,
+    max_width: float | None = 7.0,
 ) -> Figure:
     """A grid of greyscale images, one axes per image, ``ncols`` per row.
 
@@ -287,7 +354,9 @@ def image_grid(
     [0, 1] (NumPy or TensorFlow). Each image is shown on a fixed 0-1 scale
     (black = 0). ``titles``: n short strings above the images;
     ``row_labels``: one label per row, left of the first image. The figure
-    has exactly n axes, in image order. ``size`` is inches per image.
+    has exactly n axes, in image order. ``size`` is inches per image, made
+    smaller if the grid would be wider than ``max_width`` inches (the text
+    column of the book; None: no limit), so labels keep their size.
     Returns the Figure.
     """
     x = _as_images(images)
@@ -302,8 +371,11 @@ def image_grid(
     nrows = math.ceil(n / ncols)
     if row_labels is not None and len(row_labels) != nrows:
         raise ValueError(f"row_labels needs one label per row ({nrows}); got {len(row_labels)}")
+    label_width = 1.0 if row_labels else 0.0
+    if max_width is not None and size * ncols + label_width > max_width:
+        size = max(0.2, (max_width - label_width) / ncols)
     extra = 0.25 if titles is not None else 0.0
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + (1 if row_labels else 0),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + label_width,
                                                     (size + extra) * nrows), squeeze=False)
     for idx, ax in enumerate(axes.ravel()):
         if idx >= n:
@@ -437,7 +509,8 @@ def plot_history(history: Mapping, ax: Axes | None = None, smooth: int | None = 
     evals = [e for e in history.get("evals", []) if "acc" in e]
     if ax is None:
         ncols = 2 if evals else 1
-        fig, axes = plt.subplots(1, ncols, figsize=(5.2 * ncols, 3.4), squeeze=False)
+        fig, axes = plt.subplots(1, ncols, figsize=(5.2 if ncols == 1 else MAX_WIDTH, 3.4),
+                                 squeeze=False)
         ax_loss, ax_acc = axes[0, 0], (axes[0, 1] if evals else None)
     else:
         fig, ax_loss = ax.figure, ax
@@ -508,7 +581,7 @@ def animate_matrices(
         size = figsize or (4.6, 4.8)
     else:
         k = mats[0].shape[1]
-        size = figsize or (min(max(4.2, 0.42 * k + 1), 12.0), 0.42 * mats[0].shape[0] + 1.2)
+        size = figsize or _confusion_size(mats[0].shape[0], k)
     fig = plt.figure(figsize=size, dpi=dpi)
 
     def draw(t: int):
@@ -580,15 +653,63 @@ def plot_alpha_sweep(
 # ----------------------------------------------------------------- composition
 
 
+def _figure_titles(fig: Figure) -> list[str]:
+    """Every non-empty title in a figure: its suptitle and each axes' titles."""
+    titles = []
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None and suptitle.get_text():
+        titles.append(suptitle.get_text())
+    for ax in fig.axes:
+        for loc in ("center", "left", "right"):
+            if ax.get_title(loc):
+                titles.append(ax.get_title(loc))
+    return titles
+
+
 def figure_to_png(fig: Figure, dpi: int = 100, close: bool = False) -> bytes:
-    """The figure rendered as PNG bytes (for ``ipywidgets.Image`` and static pages)."""
+    """The figure rendered as PNG bytes (for ``ipywidgets.Image`` and static pages).
+
+    The figure's titles are stored in the PNG's "Title" text field (one per
+    line), so :func:`side_by_side` can tell which titles an image already shows.
+    """
     if not isinstance(fig, Figure):
         raise ValueError(f"fig must be a matplotlib Figure; got {type(fig).__name__}")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    titles = _figure_titles(fig)
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
+                metadata={"Title": "\n".join(titles)} if titles else None)
     if close:
         plt.close(fig)
     return buffer.getvalue()
+
+
+def png_titles(png: bytes) -> list[str]:
+    """The title lines that :func:`figure_to_png` stored in a PNG ([] when none)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        text = getattr(image, "text", None) or image.info
+        return [line for line in str(text.get("Title", "")).split("\n") if line.strip()]
+
+
+def _shows(label: str, titles: Sequence[str]) -> bool:
+    """Whether one of ``titles`` already shows ``label`` as a line, or at the start of one.
+
+    "T = 1" is shown by a line "T = 1" or "T = 1: H = 0.5", not by "T = 10" or "T = 1.5".
+    """
+    label = label.strip()
+    if not label:
+        return True
+    for title in titles:
+        for line in title.split("\n"):
+            line = line.strip()
+            if line == label:
+                return True
+            if line.startswith(label):
+                rest = line[len(label)]
+                if not rest.isalnum() and rest not in "._-":
+                    return True
+    return False
 
 
 def _png_to_array(png: bytes) -> np.ndarray:
@@ -597,32 +718,55 @@ def _png_to_array(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
 
 
+def _auto_ncols(n: int, width: float, max_width: float | None) -> int:
+    """All panels in one row if they fit in max_width; else as many as fit at >= 70 % size."""
+    if max_width is None or n * width <= max_width:
+        return n
+    return max(1, min(n, int(max_width // (0.7 * width))))
+
+
 def side_by_side(
     panels: Sequence[Figure | bytes | Callable[[Axes], object]],
     titles: Sequence[str] | None = None,
     ncols: int | None = None,
     panel_size: tuple[float, float] | None = None,
+    max_width: float | None = MAX_WIDTH,
 ) -> Figure:
-    """Several figures in one: a grid of panels, ``ncols`` per row (default: all).
+    """Several figures in one: a grid of panels, ``ncols`` per row.
 
-    Each panel is a Figure or PNG bytes (shown as an image at its natural
-    size, 100 pixels per inch), or a callable ``draw(ax)`` that draws into
-    its axes (sharper, for single-axes plots). ``titles``: one per panel.
-    ``panel_size`` (inches) defaults to the largest image, or (3.6, 3.2) when
-    every panel is a callable. Used for the static (no-JavaScript) version
-    of a widget: the same figure for a few settings next to each other.
-    Figures passed in are closed. Returns the new Figure.
+    Each panel is a Figure or PNG bytes (shown as an image, at its natural
+    size of 100 pixels per inch when it fits), or a callable ``draw(ax)``
+    that draws into its axes (sharper, for single-axes plots). ``titles``:
+    one label per panel, written above it unless the panel already shows it
+    (as a title line, or at the start of one: e.g. a frame of
+    :func:`iic_tutorial.widgets.render_frames` titled "T = 0.1\\nH = ...").
+    A callable that draws its own title keeps it, with the label as a first
+    line above it. ``panel_size`` (inches) defaults to the largest image, or
+    (3.6, 3.2) when every panel is a callable. The figure is at most
+    ``max_width`` inches wide (default :data:`MAX_WIDTH`, about the book's
+    text column; None: no limit): ``ncols`` defaults to every panel in one
+    row if they fit, otherwise as many per row as fit at 70 % of their size
+    or more, and panels are scaled down to fit. Used for the static
+    (no-JavaScript) version of a widget: the same figure for a few settings
+    next to each other. Figures passed in are closed. Returns the new Figure.
     """
     if not panels:
         raise ValueError("panels is empty; pass at least one figure, PNG or draw(ax) function")
     if titles is not None and len(titles) != len(panels):
         raise ValueError(f"titles needs one string per panel ({len(panels)}); got {len(titles)}")
+    if ncols is not None and ncols < 1:
+        raise ValueError(f"ncols must be >= 1; got {ncols}")
     prepared: list = []
+    labels: list[str | None] = []
     for idx, panel in enumerate(panels):
+        label = None if titles is None else str(titles[idx])
         if isinstance(panel, Figure):
             panel = figure_to_png(panel, close=True)
         if isinstance(panel, (bytes, bytearray)):
-            prepared.append(_png_to_array(bytes(panel)))
+            panel = bytes(panel)
+            prepared.append(_png_to_array(panel))
+            if label is not None and _shows(label, png_titles(panel)):
+                label = None
         elif callable(panel):
             prepared.append(panel)
         else:
@@ -630,35 +774,54 @@ def side_by_side(
                 f"panel {idx} must be a Figure, PNG bytes or a draw(ax) function; "
                 f"got {type(panel).__name__}"
             )
+        labels.append(label)
+    n = len(prepared)
     rasters = [p for p in prepared if isinstance(p, np.ndarray)]
+    only_rasters = len(rasters) == n
+    # a label is drawn above a raster: leave room for it
+    head = 0.35 if any(lab and isinstance(p, np.ndarray) for p, lab in zip(prepared, labels)) \
+        else 0.05
     if panel_size is None:
         if rasters:
             panel_size = (max(r.shape[1] for r in rasters) / 100 + 0.1,
-                          max(r.shape[0] for r in rasters) / 100 + (0.35 if titles else 0.1))
+                          max(r.shape[0] for r in rasters) / 100 + head)
         else:
             panel_size = (3.6, 3.2)
-    n = len(prepared)
-    ncols = min(ncols or n, n)
+    width, height = panel_size
+    ncols = min(ncols or _auto_ncols(n, width, max_width), n)
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
-                             figsize=(panel_size[0] * ncols, panel_size[1] * nrows))
+    if max_width is not None and width * ncols > max_width:
+        scale = max_width / (width * ncols)
+        width = width * scale
+        # images keep their aspect ratio; the space for a label keeps its height
+        height = (height - head) * scale + head if only_rasters else height * scale
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=(width * ncols, height * nrows))
     for idx, ax in enumerate(axes.ravel()):
         if idx >= n:
             fig.delaxes(ax)
             continue
-        panel = prepared[idx]
+        panel, label = prepared[idx], labels[idx]
         if isinstance(panel, np.ndarray):
             ax.imshow(panel, interpolation="antialiased")
             ax.set_axis_off()
+            if label is not None:
+                ax.set_title(label, fontsize=10)
+            continue
+        before = set(fig.axes)
+        panel(ax)
+        drawn = [a for a in fig.axes if a is ax or a not in before]
+        own = [a for a in drawn if a.get_title()]
+        if label is None or any(_shows(label, [a.get_title()]) for a in own):
+            continue
+        if own:  # keep the panel's title, with the label as its first line
+            top = max(own, key=lambda a: a.get_position().y1)
+            top.set_title(f"{label}\n{top.get_title()}", fontsize=top.title.get_fontsize())
         else:
-            panel(ax)
-        if titles is not None:
-            ax.set_title(str(titles[idx]), fontsize=10)
-    if rasters and len(rasters) == n:
-        head = 0.35 if titles else 0.05  # inches above each image for its title
+            ax.set_title(label, fontsize=10)
+    if only_rasters:
         fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005,
-                            top=1 - head / (panel_size[1] * nrows),
-                            wspace=0.02, hspace=head / (panel_size[1] - head))
+                            top=1 - head / (height * nrows),
+                            wspace=0.02, hspace=head / (height - head))
     else:
         fig.tight_layout()
     return fig

@@ -239,7 +239,9 @@ def augmentation_widget(
     :data:`SLIDER_RANGES`; "new views" draws fresh random transforms.
     ``.controls`` maps field names (and "resample") to controls;
     :func:`config_from_sliders` turns their values into the config shown,
-    which is also kept in ``box.config``.
+    which is also kept in ``box.config``. The zoom range slider shows its
+    value in an HTML label of its own, ``box.scale_readout`` (the slider's
+    built-in readout of a range is wider than its box).
     """
     base = AugmentConfig.article() if base is None else base
     images = np.asarray(x)[:n]
@@ -247,9 +249,18 @@ def augmentation_widget(
     for name, (lo, hi, step, label) in SLIDER_RANGES.items():
         value = getattr(base, name)
         _check_slider_value(name, value)  # a base outside the sliders' range is an error
-        cls = widgets.FloatRangeSlider if name == "scale" else widgets.FloatSlider
-        controls[name] = cls(value=value, min=lo, max=hi, step=step, description=label,
-                             continuous_update=False, style=_WIDE)
+        if name == "scale":
+            # the built-in readout of a range ("0.90 - 1.10") is wider than its box
+            controls[name] = widgets.FloatRangeSlider(
+                value=value, min=lo, max=hi, step=step, description=label,
+                continuous_update=False, readout=False, style=_WIDE,
+                layout=widgets.Layout(width="210px"))
+        else:
+            controls[name] = widgets.FloatSlider(value=value, min=lo, max=hi, step=step,
+                                                 description=label, continuous_update=False,
+                                                 style=_WIDE)
+    scale_readout = widgets.HTML(_range_text(base.scale),
+                                 layout=widgets.Layout(width="90px"))
     resample = widgets.Button(description="new views")
     state = {"seed": seed}
     image = _image(plots.figure_to_png(augmentation_figure(images, base, seed), close=True))
@@ -261,6 +272,7 @@ def augmentation_widget(
     def update(change=None) -> None:
         config = current()
         box.config = config
+        scale_readout.value = _range_text(config.scale)
         image.value = plots.figure_to_png(augmentation_figure(images, config, state["seed"]),
                                           close=True)
         readout.value = f"<code>seed {state['seed']}</code>"
@@ -269,17 +281,24 @@ def augmentation_widget(
         state["seed"] += 2
         update()
 
-    sliders = list(controls.values())
+    sliders = [widgets.HBox([control, scale_readout]) if name == "scale" else control
+               for name, control in controls.items()]
     half = (len(sliders) + 1) // 2
     columns = widgets.HBox([widgets.VBox(sliders[:half]), widgets.VBox(sliders[half:])])
-    for control in sliders:
+    for control in controls.values():
         control.observe(update, names="value")
     resample.on_click(new_views)
     controls["resample"] = resample
     box = _box([columns, widgets.HBox([resample, readout]), image], controls, image, readout)
     box.config = base
+    box.scale_readout = scale_readout
     readout.value = f"<code>seed {seed}</code>"
     return box
+
+
+def _range_text(pair) -> str:
+    """The readout of a (low, high) range slider, e.g. "0.90 – 1.10", on one line."""
+    return f'<span style="white-space: nowrap">{pair[0]:.2f} &ndash; {pair[1]:.2f}</span>'
 
 
 # ----------------------------------------------------------------- the toy alpha problem
@@ -453,18 +472,23 @@ def results_alpha_widget(
 
 
 def static_panel(frames: Mapping[object, object], ncols: int | None = None,
-                 panel_size: tuple[float, float] | None = None) -> Figure:
-    """One matplotlib figure with every frame side by side, titled by its label.
+                 panel_size: tuple[float, float] | None = None,
+                 max_width: float | None = plots.MAX_WIDTH) -> Figure:
+    """One matplotlib figure with every frame side by side, labelled.
 
-    ``frames``: ``{label: PNG bytes, Figure or draw(ax) function}``;
-    ``ncols`` panels per row (default: all in one row); ``panel_size``
-    (inches) defaults to the natural size of the images. This is the view of
-    a widget for readers with no kernel and no JavaScript. Returns the Figure.
+    ``frames``: ``{label: PNG bytes, Figure or draw(ax) function}``, e.g.
+    from :func:`render_frames`. Each label is written above its frame unless
+    the frame's own title already shows it (a frame titled
+    "T = 0.1\\nH = ..." is not labelled "T = 0.1" again). ``ncols`` panels per
+    row (default: one row if it fits in ``max_width`` inches, else as many as
+    fit); ``panel_size`` (inches) defaults to the natural size of the images.
+    See :func:`iic_tutorial.plots.side_by_side`. This is the view of a
+    widget for readers with no kernel and no JavaScript. Returns the Figure.
     """
     if not frames:
         raise ValueError("frames is empty; pass {label: PNG bytes, Figure or draw(ax)}")
     return plots.side_by_side(list(frames.values()), titles=[str(k) for k in frames],
-                              ncols=ncols, panel_size=panel_size)
+                              ncols=ncols, panel_size=panel_size, max_width=max_width)
 
 
 def static_html(frames: Mapping[object, bytes | Figure], ncols: int = 3, width: int = 300) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import re
 
@@ -62,6 +63,20 @@ def test_plot_distribution_title_entropy_and_bars():
     assert [b.get_height() for b in ax.patches] == pytest.approx(p)
 
 
+def test_plot_distribution_title_lines_xlabel_and_ticks():
+    p = np.full(50, 1 / 50)
+    ax = plots.plot_distribution(p, title="z_over", xlabel="cluster").axes[0]
+    first, second = ax.get_title().split("\n")
+    assert first == "z_over" and second.startswith("H = 3.912 nats")
+    assert ax.get_xlabel() == "cluster"
+    assert list(ax.get_xticks()) == list(range(0, 50, 5))  # every 5th of 50 outcomes
+    small = plots.plot_distribution(np.full(4, 0.25)).axes[0]
+    assert small.get_xlabel() == "outcome" and list(small.get_xticks()) == [0, 1, 2, 3]
+    assert "\n" not in small.get_title()  # no title given: one line
+    with pytest.raises(ValueError, match="one name per outcome"):
+        plots.plot_distribution(np.full(4, 0.25), labels=["a"])
+
+
 def test_plot_distribution_uses_given_ax_and_rejects_bad_p():
     fig, (a, b) = plt.subplots(1, 2)
     assert plots.plot_distribution(np.full(4, 0.25), ax=b) is fig
@@ -103,6 +118,27 @@ def test_plot_joint_non_square_into_given_ax_and_errors():
         plots.plot_joint(np.array([[0.5, -0.1], [0.3, 0.3]]))
 
 
+def test_plot_joints_draws_each_table_with_its_title():
+    tables = {f"step {s}": np.eye(3) / 3 if s else np.full((3, 3), 1 / 9)
+              for s in (0, 50, 100, 200)}
+    fig = plots.plot_joints(tables, vmax=0.4)
+    mains = [a for a in fig.axes if a.get_label() == "P"]
+    tops = [a for a in fig.axes if a.get_label() == "P_j"]
+    assert len(mains) == 4 and len(tops) == 4
+    assert [t.get_title().split("\n")[0] for t in tops] == list(tables)
+    for main, P in zip(mains, tables.values()):
+        np.testing.assert_allclose(main.get_images()[0].get_array(), P)
+        assert main.get_images()[0].get_clim() == (0, 0.4)
+    assert len({round(a.get_position().y0, 2) for a in mains}) == 2  # four as 2 x 2
+    assert fig.get_size_inches()[0] <= plots.MAX_WIDTH
+    three = plots.plot_joints({"a": np.eye(2) / 2, "b": np.eye(2) / 2, "c": np.eye(2) / 2},
+                              annotate=False)
+    assert len({round(a.get_position().y0, 2) for a in three.axes if a.get_label() == "P"}) == 1
+    assert not any(a.texts for a in three.axes)
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_joints({})
+
+
 def test_plot_confusion_normalises_rows_and_reports_accuracy():
     C = np.array([[8, 2, 0], [1, 9, 0], [0, 5, 5]])
     fig = plots.plot_confusion(C, class_names=["a", "b", "c"])
@@ -114,6 +150,22 @@ def test_plot_confusion_normalises_rows_and_reports_accuracy():
     np.testing.assert_allclose(raw.get_images()[0].get_array(), C)
     with pytest.raises(ValueError, match="one name per row"):
         plots.plot_confusion(C, class_names=["a"])
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("matched cluster", "true digit")
+
+
+def test_plot_confusion_other_contingency_tables():
+    C = np.array([[0, 9, 1], [8, 1, 1], [1, 1, 8]])  # clusters as numbered: no matching
+    ax = plots.plot_confusion(C, title="digits x clusters", show_accuracy=False,
+                              xlabel="cluster", ylabel="digit").axes[0]
+    assert ax.get_title() == "digits x clusters"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("cluster", "digit")
+    assert plots.plot_confusion(C, show_accuracy=False).axes[0].get_title() == ""
+    titled = plots.plot_confusion(C, title="as matched").axes[0].get_title()
+    assert titled.startswith("as matched: accuracy") and \
+        _number_after(titled, "accuracy") == pytest.approx(100 * 9 / 30, abs=0.05)
+    # a wide table (10 x 50) still fits the text column
+    wide = plots.plot_confusion(np.ones((10, 50)))
+    assert wide.get_size_inches()[0] <= plots.MAX_WIDTH
 
 
 # ----------------------------------------------------------------- images
@@ -130,6 +182,15 @@ def test_image_grid_shows_each_image(channel):
         assert ax.get_title() == f"#{i}"
     floats = plots.image_grid(x.astype(np.float32) / 255.0, ncols=10)
     np.testing.assert_allclose(floats.axes[3].get_images()[0].get_array(), x[3] / 255.0, atol=1e-6)
+
+
+def test_image_grid_fits_the_text_column():
+    x = _digits(30)
+    fig = plots.image_grid(x, ncols=10, row_labels=["a", "b", "c"])
+    assert fig.get_size_inches()[0] == pytest.approx(7.0)  # 10 x 0.9 in + labels, shrunk
+    narrow = plots.image_grid(x[:3], ncols=3)
+    assert narrow.get_size_inches()[0] == pytest.approx(3 * 0.9)  # small grids keep their size
+    assert plots.image_grid(x, ncols=10, max_width=None).get_size_inches()[0] == pytest.approx(9)
 
 
 def test_image_grid_rejects_bad_input():
@@ -269,6 +330,63 @@ def test_figure_to_png_and_side_by_side():
         plots.figure_to_png("not a figure")
     with pytest.raises(ValueError, match="panel 0"):
         plots.side_by_side([42])
+
+
+def test_figure_to_png_stores_the_titles():
+    fig, (a, b) = plt.subplots(1, 2)
+    a.set_title("alpha = 1\nI = 0.5")
+    b.set_title("second")
+    assert plots.png_titles(plots.figure_to_png(fig)) == ["alpha = 1", "I = 0.5", "second"]
+    bare, _ = plt.subplots()
+    assert plots.png_titles(plots.figure_to_png(bare)) == []
+
+
+@pytest.mark.parametrize("label, shown", [
+    ("T = 1", True), ("T = 10", False), ("T = 1.5", False), ("I = 0.5", True),
+    ("H = 0.2", False),
+])
+def test_shows_matches_whole_lines_or_their_start(label, shown):
+    assert plots._shows(label, ["T = 1: H = 0.2", "I = 0.5"]) is shown
+
+
+def test_side_by_side_does_not_repeat_titles():
+    titled = plots.figure_to_png(plots.plot_distribution(np.full(3, 1 / 3), title="T = 1"))
+    untitled = plots.figure_to_png(plt.subplots(figsize=(2, 2))[0])
+    fig = plots.side_by_side([titled, untitled], titles=["T = 1", "T = 10"])
+    assert [ax.get_title() for ax in fig.axes] == ["", "T = 10"]  # the first shows it already
+
+    def draw_titled(ax):
+        plots.plot_distribution(np.full(2, 0.5), ax=ax, title="z")
+
+    def draw_joint(ax):
+        plots.plot_joint(np.eye(2) / 2, ax=ax, title="diagonal")
+
+    fig = plots.side_by_side([draw_titled, draw_titled, draw_joint, lambda ax: ax.plot([0, 1])],
+                             titles=["z", "head 1", "k = 2", "line"], ncols=2)
+    titles = sorted(ax.get_title() for ax in fig.axes if ax.get_title())
+    assert len(titles) == 4
+    assert titles[0].startswith("head 1\nz\nH = 0.693")  # label added above the own title
+    assert titles[1].startswith("k = 2\ndiagonal\nI(Z; Z')")  # on the panel's top axes
+    assert titles[2] == "line"
+    assert titles[3].startswith("z\nH = 0.693")  # kept as drawn, not overwritten
+
+
+def test_side_by_side_fits_max_width():
+    png = plots.figure_to_png(plots.plot_distribution(np.full(3, 1 / 3)))  # about 450 px wide
+    natural = Image.open(io.BytesIO(png)).width / 100 + 0.1  # inches per panel
+    fig = plots.side_by_side([png] * 6)  # 6 x 4.6 in in a row would be 27.6 in
+    assert fig.get_size_inches()[0] <= plots.MAX_WIDTH + 1e-9
+    assert len(fig.axes) == 6
+    rows = {round(ax.get_position().y0, 3) for ax in fig.axes}
+    assert len(rows) == 3  # two per row: each at least 70 % of its natural size
+    one_row = plots.side_by_side([png] * 6, ncols=6)  # as asked, scaled down to fit
+    assert one_row.get_size_inches()[0] == pytest.approx(plots.MAX_WIDTH)
+    unlimited = plots.side_by_side([png] * 6, max_width=None)
+    assert unlimited.get_size_inches()[0] == pytest.approx(6 * natural)
+    small = plots.side_by_side([lambda ax: ax.plot([0, 1])] * 2)  # 2 x 3.6 in fits in a row
+    assert small.get_size_inches() == pytest.approx((7.2, 3.2))
+    with pytest.raises(ValueError, match="ncols"):
+        plots.side_by_side([png], ncols=0)
 
 
 def _fake_history():

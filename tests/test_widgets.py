@@ -122,6 +122,11 @@ def test_augmentation_widget_controls_and_update():
     after_rotation = w.image.value
     w.controls["resample"].click()  # new random views
     assert "seed 2" in w.readout.value and w.image.value != after_rotation
+    # the zoom range shows its value in a label of its own, kept up to date
+    assert not w.controls["scale"].readout
+    assert "1.00 &ndash; 1.00" in w.scale_readout.value
+    w.controls["scale"].value = (0.9, 1.25)
+    assert "0.90 &ndash; 1.25" in w.scale_readout.value and w.config.scale == (0.9, 1.25)
 
 
 def test_augmentation_figure_rows():
@@ -214,7 +219,12 @@ def test_render_frames_static_panel_and_static_html():
     frames = widgets.render_frames(lambda T: widgets.entropy_figure(4, T), [0.3, 3.0], "T = {:g}")
     assert list(frames) == ["T = 0.3", "T = 3"]
     fig = widgets.static_panel(frames, ncols=2)
-    assert [ax.get_title() for ax in fig.axes] == ["T = 0.3", "T = 3"]
+    # each frame's own title starts with its label ("T = 0.3\nH = ..."): not repeated
+    assert [ax.get_title() for ax in fig.axes] == ["", ""]
+    untitled = {f"view {i}": _png(i) for i in (1, 2, 3)}
+    fig = widgets.static_panel(untitled)
+    assert [ax.get_title() for ax in fig.axes] == list(untitled)
+    assert fig.get_size_inches()[0] <= plots.MAX_WIDTH
     page = widgets.static_html(frames, ncols=1)
     assert page.count("<img") == 2 and page.count("<tr>") == 2 and "T = 0.3" in page
 
