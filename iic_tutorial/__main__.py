@@ -14,7 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-from .augment import TRANSFORMS, AugmentConfig
+from . import _import_tensorflow_quietly
+
+_import_tensorflow_quietly()  # before .augment imports TensorFlow: no C++ start-up notices
+
+from .augment import TRANSFORMS, AugmentConfig  # noqa: E402
 
 RECIPES = ("fast", "article")
 

@@ -65,3 +65,8 @@ def test_train_then_evaluate_end_to_end(tmp_path):
 def test_evaluate_missing_weights_exit_2(tmp_path, capsys):
     assert main(["evaluate", "--weights", str(tmp_path / "nope.weights.h5")]) == 2
     assert "no weights file" in capsys.readouterr().err
+
+
+def test_help_prints_no_tensorflow_start_up_noise():
+    out = run_cli("evaluate", "--help")
+    assert out.returncode == 0 and out.stderr == ""
