@@ -891,7 +891,8 @@ def plot_runs(
         ax.set_ylim(0, 100)
     ax.tick_params(labelsize=TICK_SIZE)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=TICK_SIZE - 1, loc="best")
+    if runs:
+        ax.legend(fontsize=TICK_SIZE - 1, loc="best")
     if title:
         ax.set_title(title, fontsize=TICK_SIZE + 2)
     fig.tight_layout()
