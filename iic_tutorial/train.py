@@ -428,10 +428,10 @@ class IICTrainer:
         return record
 
     def summary(self) -> str:
-        """One line: steps, epochs, wall time, last loss and (if tracked) accuracy."""
+        """One short line: step, epochs, wall time, last loss and (if tracked) accuracy."""
         r = self.history["evals"][-1]
-        text = (f"step {r['step']} (epoch {r['epoch']:.2f}), {r['wall_time'] / 60:.1f} min: "
-                f"loss {r['loss']:.3f} (k head {r['loss_k']:.3f}, over-clustering {r['loss_over']:.3f})")
+        text = (f"step {r['step']} ({r['epoch']:.2f} epochs, {r['wall_time'] / 60:.1f} min): "
+                f"loss {r['loss']:.3f}")
         if "acc" in r:
             text += f", accuracy {100 * r['acc']:.1f} %, NMI {r['nmi']:.3f}"
         return text

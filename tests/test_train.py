@@ -152,3 +152,9 @@ def test_alpha_over_weights_only_the_over_clustering_head(digits):
     assert a["loss_k"] == pytest.approx(b["loss_k"], rel=1e-5)  # same weights, same data
     assert b["loss_over"] > a["loss_over"] + 0.5  # alpha 1 drops (alpha - 1)(H + H') ~ 2 ln 50
     assert TrainConfig(alpha=2, alpha_over=1).alpha_at(0, over=True) == 1.0
+
+
+def test_summary_is_one_short_line(trained):
+    line = trained.summary()
+    assert "\n" not in line and len(line) <= 80, line
+    assert line.startswith("step 30 (") and "accuracy" in line
