@@ -83,16 +83,23 @@ def _fmt_time(seconds: float | None) -> str:
 
 def table() -> str:
     """Markdown table of every collected run."""
-    rows = ["| run | recipe | alpha | seed | steps | train time | test acc. (final) | best | all 70k | time to 97.5 % |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| run | recipe | alpha (10-head / 50-head) | seed | steps | train time "
+            "| test acc. | best | all 70k | time to 90 % | time to 95 % |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in load_all():
         c = r["config"]
         recipe = "fast" if c["copies"] > 1 else "article"
+        over = c.get("alpha_over")
+        alpha = f"{c['alpha']:g} / {c['alpha'] if over is None else over:g}"
+        extras = [f"{c['num_subheads']} sub-heads" if c.get("num_subheads", 1) > 1 else "",
+                  f"lr / 10 from step {c['lr_drop_step']}" if c.get("lr_drop_step") else "",
+                  "no 50-head in the loss" if not c.get("over_clustering", True) else ""]
+        extras = ", ".join(e for e in extras if e)
         rows.append(
-            f"| {r['name']} | {recipe} | {c['alpha']:g}{' (warm-up ' + str(c['alpha_warmup']) + ')' if c.get('alpha_warmup') else ''} "
+            f"| {r['name']} | {recipe}{' (' + extras + ')' if extras else ''} | {alpha} "
             f"| {c['seed']} | {r['steps']} | {_fmt_time(r['wall_time_s'])} | {100 * r['test_accuracy']:.1f} % "
             f"| {100 * r['best_test_accuracy']:.1f} % | {100 * r['all70k_accuracy']:.1f} % "
-            f"| {_fmt_time(r['time_to_accuracy_s']['0.975'])} |")
+            f"| {_fmt_time(r['time_to_accuracy_s']['0.9'])} | {_fmt_time(r['time_to_accuracy_s']['0.95'])} |")
     return "\n".join(rows)
 
 
