@@ -173,12 +173,14 @@ def predict(
     if bn not in ("inference", "batch"):
         raise ValueError(f"bn must be 'inference' or 'batch'; got {bn!r}")
     x = _as_images(x)
-    saved = [[v.numpy() for v in layer.non_trainable_weights] for layer in _batchnorm_layers(model)]
+    batch = bn == "batch"  # training-mode calls update the moving averages: save them first
+    saved = [[v.numpy() for v in layer.non_trainable_weights]
+             for layer in _batchnorm_layers(model)] if batch else []
     outs: list[list[np.ndarray]] = []
     for start in range(0, len(x), batch_size):
-        heads = model(x[start:start + batch_size], training=(bn == "batch"))
+        heads = model(x[start:start + batch_size], training=batch)
         outs.append([np.asarray(h) for h in heads])
-    if bn == "batch":
+    if batch:
         for layer, values in zip(_batchnorm_layers(model), saved):
             for v, value in zip(layer.non_trainable_weights, values):
                 v.assign(value)
