@@ -54,12 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model without labels (labels only monitor accuracy)",
                        description="Train IIC on all 70k MNIST images; evaluate on the 10k test set.")
     t.add_argument("--recipe", choices=RECIPES, default="fast",
-                   help="starting settings: 'fast' (200 images x 5 copies, lr 4e-4) or 'article' "
-                        "(1000 pairs, lr 1e-4); the options below override them (default: fast)")
+                   help="starting settings: 'fast' (200 images x 5 copies, lr 4e-4, alpha 2 / 1) or "
+                        "'article' (1000 pairs, lr 1e-4, alpha 1); the options below override "
+                        "them (default: fast)")
     t.add_argument("--alpha", type=_non_negative_float, default=None,
-                   help="weight of the marginal entropies; 1 is the paper's loss (default 1)")
+                   help="weight of the marginal entropies of the 10-cluster head; 1 is the paper's "
+                        "loss (default: the recipe's)")
     t.add_argument("--alpha-over", type=_non_negative_float, default=None,
-                   help="the weight for the over-clustering head (default: --alpha)")
+                   help="the weight for the over-clustering head (default: the recipe's; fast: 1)")
     t.add_argument("--alpha-warmup", type=int, default=None,
                    help="steps over which the weight grows from 1 to --alpha (default 0)")
     t.add_argument("--subheads", type=_positive_int, default=None,
