@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "or the article's four (rotation, distortion, binarisation, noise)")
     t.add_argument("--only", choices=TRANSFORMS, default=None,
                    help="keep only this transform of the recipe's view (ablation)")
+    t.add_argument("--scale", type=_non_negative_float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                   help="zoom range of the view's distortion (fast: 1 1.5)")
+    t.add_argument("--shift", type=_non_negative_float, default=None, metavar="PX",
+                   help="largest shift of the view's distortion, in pixels (fast: 3)")
+    t.add_argument("--erase", type=_non_negative_float, default=None, metavar="P",
+                   help="probability of random erasing (cutout) in the view (fast: 0)")
+    t.add_argument("--erase-size", type=_non_negative_float, default=None, metavar="PX",
+                   help="largest side of the erased rectangle, in pixels (default 12)")
     t.add_argument("--view-x", choices=("none", "mild"), default=None,
                    help="augmentation of x itself: none (x as it is) or mild (small zoom/shift)")
     t.add_argument("--no-over-clustering", action="store_true",
@@ -130,11 +138,12 @@ def hardware() -> str:
     return f"CPU only, {os.cpu_count()} cores, {platform.processor() or platform.machine()}"
 
 
-def _train(args: argparse.Namespace) -> int:
-    import numpy as np
+def config_from_args(args: argparse.Namespace) -> "TrainConfig":
+    """The TrainConfig that ``train`` options describe: the recipe, then each override.
 
-    from .data import load_mnist
-    from .train import IICTrainer, TrainConfig, evaluate
+    Raises ValueError (with the reason) for settings that do not fit together.
+    """
+    from .train import TrainConfig
 
     base = TrainConfig.fast(seed=args.seed) if args.recipe == "fast" else TrainConfig.article(seed=args.seed)
     changes = {k: v for k, v in {"alpha": args.alpha, "alpha_over": args.alpha_over, "alpha_warmup": args.alpha_warmup,
@@ -143,16 +152,29 @@ def _train(args: argparse.Namespace) -> int:
                                   "copies": args.copies}.items() if v is not None}
     view = base.view
     if args.view is not None:
-        view = AugmentConfig() if args.view == "fast" else AugmentConfig.article()
-        changes["view"] = view
+        view = changes["view"] = AugmentConfig() if args.view == "fast" else AugmentConfig.article()
     if args.only:
-        changes["view"] = view.only(args.only)
+        view = changes["view"] = view.only(args.only)
+    tweaks = {k: v for k, v in {"scale": args.scale and tuple(args.scale), "shift": args.shift,
+                                "erase_p": args.erase, "erase_size": args.erase_size}.items()
+              if v is not None}
+    if tweaks:
+        changes["view"] = dataclasses.replace(view, **tweaks)
     if args.view_x is not None:
         changes["view_x"] = None if args.view_x == "none" else AugmentConfig.mild()
     if args.no_over_clustering:
         changes["over_clustering"] = False
+    return dataclasses.replace(base, **changes)
+
+
+def _train(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .data import load_mnist
+    from .train import IICTrainer, evaluate
+
     try:
-        config = dataclasses.replace(base, **changes)
+        config = config_from_args(args)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

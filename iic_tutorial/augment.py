@@ -29,13 +29,14 @@ __all__ = [
     "binarize",
     "add_noise",
     "adjust_intensity",
+    "erase",
     "compose",
 ]
 
 Seed = Union[int, tf.Tensor]
 
 #: The transforms the book names, in the order :func:`compose` applies them.
-TRANSFORMS = ("rotation", "distortion", "intensity", "binarization", "noise")
+TRANSFORMS = ("rotation", "distortion", "intensity", "binarization", "noise", "erasing")
 
 
 def _seed(seed: Seed) -> tf.Tensor:
@@ -209,6 +210,35 @@ def adjust_intensity(
     return tf.clip_by_value(c * x + b, 0.0, 1.0)
 
 
+def erase(x: tf.Tensor, size: float = 12.0, p: float = 1.0, seed: Seed = 0) -> tf.Tensor:
+    """Random erasing (cutout): black out one random rectangle per image.
+
+    With probability p an image gets a rectangle of h x w pixels, h and w each
+    ~ U(size / 2, size), set to 0; its centre is uniform over the central
+    [4, H - 4) x [4, W - 4) region, where MNIST digits lie, so most
+    rectangles hide part of the stroke. size = 0 or p = 0 is the identity.
+    x: (batch, H, W, 1) floats in [0, 1]; returns the same shape and dtype.
+    """
+    _check_non_negative("size", size)
+    _check_probability("p", p)
+    x = _check_images(x)
+    if size == 0 or p == 0:
+        return x
+    s_size, s_centre, s_apply = _split(seed, 3)
+    n, H, W = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    half = tf.random.stateless_uniform([n, 2], s_size, size / 4, size / 2)
+    lo = tf.constant([4.0, 4.0])
+    hi = tf.cast(tf.stack([H, W]), tf.float32) - 4.0
+    centre = lo + tf.random.stateless_uniform([n, 2], s_centre) * (hi - lo)
+    rows = tf.cast(tf.range(H), tf.float32)[None, :] + 0.5  # pixel centres, (1, H)
+    cols = tf.cast(tf.range(W), tf.float32)[None, :] + 0.5
+    in_rows = tf.abs(rows - centre[:, :1]) < half[:, :1]  # (n, H)
+    in_cols = tf.abs(cols - centre[:, 1:]) < half[:, 1:]  # (n, W)
+    hole = tf.logical_and(in_rows[:, :, None], in_cols[:, None, :])[..., None]
+    erased = tf.where(hole, tf.zeros_like(x), x)
+    return _apply_with_probability(x, erased, p, s_apply)
+
+
 @dataclass(frozen=True)
 class AugmentConfig:
     """Every augmentation strength in one place; ``compose(x, config, seed)`` applies them.
@@ -221,6 +251,8 @@ class AugmentConfig:
     intensity: ``brightness`` and ``contrast`` jitter (both 0 = off).
     binarization: with probability ``binarize_p`` (0 = off) at ``threshold``.
     noise: Gaussian ``noise_stddev`` with probability ``noise_p`` (0 = off).
+    erasing: a black rectangle of side up to ``erase_size`` pixels, with
+    probability ``erase_p`` (0 = off).
     """
 
     max_degrees: float = 25.0
@@ -234,6 +266,8 @@ class AugmentConfig:
     binarize_p: float = 0.0
     noise_stddev: float = 0.1
     noise_p: float = 0.0
+    erase_p: float = 0.0
+    erase_size: float = 12.0
 
     _OFF: ClassVar[dict[str, dict]] = {
         "rotation": {"max_degrees": 0.0},
@@ -241,6 +275,7 @@ class AugmentConfig:
         "intensity": {"brightness": 0.0, "contrast": 0.0},
         "binarization": {"binarize_p": 0.0},
         "noise": {"noise_p": 0.0},
+        "erasing": {"erase_p": 0.0},
     }
 
     def __post_init__(self) -> None:
@@ -257,6 +292,8 @@ class AugmentConfig:
         _check_probability("binarize_p", self.binarize_p)
         _check_non_negative("noise_stddev", self.noise_stddev)
         _check_probability("noise_p", self.noise_p)
+        _check_probability("erase_p", self.erase_p)
+        _check_non_negative("erase_size", self.erase_size)
         object.__setattr__(self, "scale", tuple(float(s) for s in self.scale))
 
     @classmethod
@@ -327,4 +364,7 @@ def compose(x: tf.Tensor, config: AugmentConfig, seed: Seed) -> tf.Tensor:
     x = distort(x, config.scale, config.shear, config.shift, s_dist)
     x = adjust_intensity(x, config.brightness, config.contrast, s_int)
     x = binarize(x, config.threshold, config.binarize_p, s_bin)
-    return add_noise(x, config.noise_stddev, config.noise_p, s_noise)
+    x = add_noise(x, config.noise_stddev, config.noise_p, s_noise)
+    # Erasing came later; its seed is folded in so the streams above are unchanged.
+    s_erase = tf.random.experimental.stateless_fold_in(_seed(seed), 6)
+    return erase(x, config.erase_size, config.erase_p, s_erase)

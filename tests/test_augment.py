@@ -10,6 +10,7 @@ from iic_tutorial.augment import (
     binarize,
     compose,
     distort,
+    erase,
     rotate,
 )
 
@@ -20,7 +21,8 @@ def x(digits):
 
 
 ALL_ON = AugmentConfig(max_degrees=30, rotate_p=1.0, scale=(0.8, 1.3), shear=0.2, shift=3,
-                       brightness=0.2, contrast=0.3, binarize_p=0.5, noise_stddev=0.2, noise_p=0.5)
+                       brightness=0.2, contrast=0.3, binarize_p=0.5, noise_stddev=0.2, noise_p=0.5,
+                       erase_p=0.5)
 
 
 @pytest.mark.parametrize("config", [AugmentConfig(), AugmentConfig.article(), ALL_ON]
@@ -138,3 +140,46 @@ def test_config_validation_and_round_trip():
     assert AugmentConfig.from_dict(c.to_dict()) == c
     assert AugmentConfig.article().only("noise").max_degrees == 0
     assert AugmentConfig.article().without("rotation").noise_p == 0.5
+
+
+def test_erase_blacks_out_one_rectangle_of_the_stated_size():
+    ones = tf.ones([32, 28, 28, 1])
+    y = erase(ones, size=12, p=1.0, seed=4).numpy()[..., 0]
+    for img in y:
+        assert set(np.unique(img)) <= {0.0, 1.0}  # pixels are kept or zeroed, nothing else
+        rows, cols = np.nonzero(img == 0)
+        h, w = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+        assert h * w == len(rows)  # one solid rectangle
+        assert 5 <= h <= 12 and 5 <= w <= 12  # sides ~ U(size/2, size), whole pixels
+        assert 4 <= (rows.min() + rows.max() + 1) / 2 <= 24  # centre in the digit region
+        assert 4 <= (cols.min() + cols.max() + 1) / 2 <= 24
+
+
+def test_erase_probability_and_identity(x):
+    np.testing.assert_array_equal(erase(x, size=12, p=0.0, seed=1).numpy(), x.numpy())
+    np.testing.assert_array_equal(erase(x, size=0, p=1.0, seed=1).numpy(), x.numpy())
+    ones = tf.ones([400, 28, 28, 1])
+    touched = (erase(ones, size=12, p=0.25, seed=2).numpy() == 0).any(axis=(1, 2, 3))
+    assert 0.18 < touched.mean() < 0.32
+
+
+def test_adding_erasing_left_the_other_random_streams_unchanged(x):
+    # Runs made before erasing existed must stay reproducible: with erase_p = 0
+    # compose draws exactly what the five-transform version drew.
+    config = AugmentConfig.article()
+    s_rot, s_dist, s_int, s_bin, s_noise = tf.random.experimental.stateless_split(
+        tf.constant([9, 0], tf.int64), num=5)
+    y = rotate(x, config.max_degrees, s_rot, p=config.rotate_p)
+    y = distort(y, config.scale, config.shear, config.shift, s_dist)
+    y = binarize(y, config.threshold, config.binarize_p, s_bin)
+    y = add_noise(y, config.noise_stddev, config.noise_p, s_noise)
+    np.testing.assert_array_equal(compose(x, config, seed=9).numpy(), y.numpy())
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"erase_p": 1.5}, "erase_p is a probability"),
+    ({"erase_size": -1}, "erase_size must be a finite number >= 0"),
+])
+def test_bad_erase_settings_say_what_is_wrong(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        AugmentConfig(**kwargs)

@@ -39,6 +39,27 @@ def test_bad_arguments_exit_2_with_message(args, message, capsys):
     assert message in capsys.readouterr().err
 
 
+def test_view_options_change_only_what_they_name():
+    from iic_tutorial.__main__ import config_from_args
+    from iic_tutorial.train import TrainConfig
+
+    args = build_parser().parse_args(["train", "--scale", "0.9", "1.6", "--shift", "5", "--erase", "0.5",
+                                      "--steps", "1", "--out", "x"])
+    config = config_from_args(args)
+    view, fast = config.view, TrainConfig.fast().view
+    assert (view.scale, view.shift, view.erase_p) == ((0.9, 1.6), 5.0, 0.5)
+    assert view.max_degrees == fast.max_degrees and view.erase_size == fast.erase_size
+    only = config_from_args(build_parser().parse_args(
+        ["train", "--only", "erasing", "--erase", "0.5", "--steps", "1", "--out", "x"])).view
+    assert only.erase_p == 0.5 and only.max_degrees == 0 and only.scale == (1.0, 1.0)
+
+
+def test_bad_view_settings_exit_2(capsys, tmp_path):
+    code = main(["train", "--scale", "1.5", "1", "--steps", "1", "--out", str(tmp_path)])
+    assert code == 2
+    assert "scale must be (low, high) with 0 < low <= high" in capsys.readouterr().err
+
+
 def test_incompatible_settings_exit_2(capsys, tmp_path):
     code = main(["train", "--copies", "7", "--steps", "1", "--out", str(tmp_path)])
     assert code == 2
