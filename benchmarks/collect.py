@@ -16,6 +16,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
 RUNS = RESULTS / "runs"
@@ -81,6 +83,83 @@ def _fmt_time(seconds: float | None) -> str:
     return "—" if seconds is None else f"{seconds / 60:.1f} min"
 
 
+def _describe(c: dict) -> str:
+    """Recipe and the settings that differ from it, in words, from a run's config."""
+    from iic_tutorial.augment import AugmentConfig
+
+    recipe = "fast" if c["copies"] > 1 else "article"
+    view = AugmentConfig.from_dict(c["view"])
+    base = AugmentConfig() if recipe == "fast" else AugmentConfig.article()
+    extras = [f"{c['num_subheads']} sub-heads" if c.get("num_subheads", 1) > 1 else "",
+              f"lr / 10 from step {c['lr_drop_step']}" if c.get("lr_drop_step") else "",
+              "no 50-head in the loss" if not c.get("over_clustering", True) else ""]
+    if view != base:
+        changed = [f"{k}={v}" for k, v in view.to_dict().items() if v != base.to_dict()[k]]
+        if recipe == "fast" and view == AugmentConfig.article():
+            changed = ["article view"]
+        elif recipe == "fast":
+            for name in ("rotation", "distortion", "binarization", "noise"):
+                if view == AugmentConfig.article().only(name):
+                    changed = [f"article view, {name} only"]
+        extras.append(", ".join(changed))
+    extras = ", ".join(e for e in extras if e)
+    return f"{recipe}{' (' + extras + ')' if extras else ''}"
+
+
+def _alpha(c: dict) -> str:
+    over = c.get("alpha_over")
+    return f"{c['alpha']:g} / {c['alpha'] if over is None else over:g}"
+
+
+def group_name(name: str) -> str:
+    """The experiment a run belongs to: its name without the ``_sSEED`` suffix."""
+    head, _, tail = name.rpartition("_s")
+    return head if head and tail.isdigit() else name
+
+
+def groups() -> dict[str, list[dict]]:
+    """Collected runs grouped by experiment (same settings, different seeds)."""
+    out: dict[str, list[dict]] = {}
+    for r in load_all():
+        out.setdefault(group_name(r["name"]), []).append(r)
+    return out
+
+
+def mean_std(values: list[float]) -> str:
+    """'mean ± std' in percent (sample std, n - 1), or the single value when n = 1."""
+    v = 100 * np.asarray(values, dtype=float)
+    if len(v) == 1:
+        return f"{v[0]:.1f} %"
+    return f"{v.mean():.2f} ± {v.std(ddof=1):.2f} %"
+
+
+def _time_to_all(runs: list[dict], key: str) -> str:
+    times = [r["time_to_accuracy_s"][key] for r in runs]
+    reached = [t for t in times if t is not None]
+    if not reached:
+        return "—"
+    text = f"{np.mean(reached) / 60:.1f} min"
+    return text if len(reached) == len(times) else f"{text} ({len(reached)} of {len(times)})"
+
+
+def summary_table() -> str:
+    """Markdown table: one row per experiment, mean ± std over its seeds."""
+    rows = ["| experiment | settings | alpha (10-head / 50-head) | seeds | steps | train time "
+            "| test acc. | all 70k | time to 90 % | 95 % | 97.5 % | 99 % |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, runs in groups().items():
+        c = runs[0]["config"]
+        seeds = ", ".join(str(r["config"]["seed"]) for r in runs)
+        steps = sorted({r["steps"] for r in runs})
+        rows.append(
+            f"| {name} | {_describe(c)} | {_alpha(c)} | {seeds} | {'/'.join(map(str, steps))} "
+            f"| {np.mean([r['wall_time_s'] for r in runs]) / 60:.1f} min "
+            f"| {mean_std([r['test_accuracy'] for r in runs])} "
+            f"| {mean_std([r['all70k_accuracy'] for r in runs])} | "
+            + " | ".join(_time_to_all(runs, f"{t:g}") for t in THRESHOLDS) + " |")
+    return "\n".join(rows)
+
+
 def table() -> str:
     """Markdown table of every collected run."""
     rows = ["| run | recipe | alpha (10-head / 50-head) | seed | steps | train time "
@@ -88,15 +167,8 @@ def table() -> str:
             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in load_all():
         c = r["config"]
-        recipe = "fast" if c["copies"] > 1 else "article"
-        over = c.get("alpha_over")
-        alpha = f"{c['alpha']:g} / {c['alpha'] if over is None else over:g}"
-        extras = [f"{c['num_subheads']} sub-heads" if c.get("num_subheads", 1) > 1 else "",
-                  f"lr / 10 from step {c['lr_drop_step']}" if c.get("lr_drop_step") else "",
-                  "no 50-head in the loss" if not c.get("over_clustering", True) else ""]
-        extras = ", ".join(e for e in extras if e)
         rows.append(
-            f"| {r['name']} | {recipe}{' (' + extras + ')' if extras else ''} | {alpha} "
+            f"| {r['name']} | {_describe(c)} | {_alpha(c)} "
             f"| {c['seed']} | {r['steps']} | {_fmt_time(r['wall_time_s'])} | {100 * r['test_accuracy']:.1f} % "
             f"| {100 * r['best_test_accuracy']:.1f} % | {100 * r['all70k_accuracy']:.1f} % "
             f"| {_fmt_time(r['time_to_accuracy_s']['0.9'])} | {_fmt_time(r['time_to_accuracy_s']['0.95'])} |")

@@ -127,15 +127,26 @@ def _git_revision() -> str:
 
 
 def hardware() -> str:
-    """A short description of the machine: CPU count or GPU names."""
+    """A short description of what ran the training: GPU names, or the CPU cores it could use.
+
+    On a CPU it names the cores this process may run on (a ``taskset`` pin
+    shows as "1 of 2 cores") and TF_NUM_INTRAOP_THREADS when set, since wall
+    times are only comparable between runs that had the same share.
+    """
+    import os
+
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         return f"{len(gpus)} GPU(s): " + ", ".join(g.name for g in gpus)
-    import os
-
-    return f"CPU only, {os.cpu_count()} cores, {platform.processor() or platform.machine()}"
+    total = os.cpu_count()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else total
+    text = f"CPU only, {usable} of {total} cores" if usable != total else f"CPU only, {total} cores"
+    threads = os.environ.get("TF_NUM_INTRAOP_THREADS")
+    if threads:
+        text += f", {threads} TensorFlow thread(s)"
+    return f"{text}, {platform.processor() or platform.machine()}"
 
 
 def config_from_args(args: argparse.Namespace) -> "TrainConfig":

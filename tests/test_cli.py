@@ -91,3 +91,17 @@ def test_evaluate_missing_weights_exit_2(tmp_path, capsys):
 def test_help_prints_no_tensorflow_start_up_noise():
     out = run_cli("evaluate", "--help")
     assert out.returncode == 0 and out.stderr == ""
+
+
+def test_hardware_names_the_cores_a_pinned_run_had(monkeypatch):
+    import os
+
+    from iic_tutorial.__main__ import hardware
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {1}, raising=False)
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "1")
+    assert hardware().startswith("CPU only, 1 of 2 cores, 1 TensorFlow thread(s)")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS")
+    assert hardware().startswith("CPU only, 2 cores, ")
