@@ -10,7 +10,8 @@ import keras
 
 from .model import create_model
 
-__all__ = ["load_pretrained", "pretrained_info", "pretrained_history", "experiment_results", "WEIGHTS_NAME"]
+__all__ = ["load_pretrained", "pretrained_info", "pretrained_history", "experiment_results",
+           "experiment_name", "experiment_groups", "WEIGHTS_NAME"]
 
 WEIGHTS_NAME = "iic_mnist.weights.h5"
 
@@ -77,3 +78,23 @@ def experiment_results() -> list[dict]:
     if not path.is_file():
         raise FileNotFoundError(f"no experiment results at {path}; run benchmarks/collect.py")
     return json.loads(path.read_text())
+
+
+def experiment_name(run_name: str) -> str:
+    """The experiment a run belongs to: its name without the ``_s<seed>`` suffix.
+
+    ``"sweep_a5_s2"`` -> ``"sweep_a5"``; a name without that suffix is its own experiment.
+    """
+    head, sep, tail = run_name.rpartition("_s")
+    return head if sep and head and tail.isdigit() else run_name
+
+
+def experiment_groups(runs: list[dict] | None = None) -> dict[str, list[dict]]:
+    """Runs grouped by experiment (same settings, several seeds), each list sorted by seed.
+
+    ``runs`` defaults to :func:`experiment_results`. Returns {experiment: [run, ...]}.
+    """
+    groups: dict[str, list[dict]] = {}
+    for run in experiment_results() if runs is None else runs:
+        groups.setdefault(experiment_name(run["name"]), []).append(run)
+    return {name: sorted(rs, key=lambda r: r["config"]["seed"]) for name, rs in sorted(groups.items())}

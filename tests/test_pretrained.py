@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from iic_tutorial.metrics import cluster_accuracy
-from iic_tutorial.pretrained import experiment_results, load_pretrained, pretrained_history, pretrained_info
+from iic_tutorial.pretrained import (
+    experiment_groups,
+    experiment_name,
+    experiment_results,
+    load_pretrained,
+    pretrained_history,
+    pretrained_info,
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +59,21 @@ def test_experiment_results_are_real_runs():
     for run in runs:
         assert run["command"].startswith("python -m iic_tutorial train")
         assert run["curve"][-1]["step"] == run["steps"]
+
+
+@pytest.mark.parametrize("name, experiment", [
+    ("sweep_a5_s2", "sweep_a5"), ("final_s0", "final"), ("view4_noise_s12", "view4_noise"),
+    ("shipped", "shipped"), ("a_seed", "a_seed"), ("_s1", "_s1"),
+])
+def test_experiment_name_strips_only_a_seed_suffix(name, experiment):
+    assert experiment_name(name) == experiment
+
+
+def test_experiment_groups_sort_seeds_and_cover_every_run():
+    fake = [{"name": n, "config": {"seed": s}} for n, s in
+            [("b_s2", 2), ("b_s0", 0), ("a_s1", 1), ("b_s1", 1)]]
+    groups = experiment_groups(fake)
+    assert list(groups) == ["a", "b"]
+    assert [r["name"] for r in groups["b"]] == ["b_s0", "b_s1", "b_s2"]
+    shipped = experiment_groups()
+    assert sum(len(v) for v in shipped.values()) == len(experiment_results())
