@@ -177,6 +177,8 @@ SLIDER_RANGES: dict[str, tuple[float, float, float, str]] = {
     "binarize_p": (0.0, 1.0, 0.05, "binarisation probability"),
     "noise_stddev": (0.0, 0.5, 0.01, "noise std"),
     "noise_p": (0.0, 1.0, 0.05, "noise probability"),
+    "erase_p": (0.0, 1.0, 0.05, "erasing probability"),
+    "erase_size": (0.0, 20.0, 1.0, "erased side (pixels)"),
 }
 
 
