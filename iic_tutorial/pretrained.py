@@ -11,7 +11,7 @@ import keras
 from .model import create_model
 
 __all__ = ["load_pretrained", "pretrained_info", "pretrained_history", "experiment_results",
-           "experiment_name", "experiment_groups", "WEIGHTS_NAME"]
+           "experiment_name", "experiment_groups", "head_restarts", "WEIGHTS_NAME"]
 
 WEIGHTS_NAME = "iic_mnist.weights.h5"
 
@@ -77,6 +77,20 @@ def experiment_results() -> list[dict]:
     path = _folder() / "experiments.json"
     if not path.is_file():
         raise FileNotFoundError(f"no experiment results at {path}; run benchmarks/collect.py")
+    return json.loads(path.read_text())
+
+
+def head_restarts() -> dict:
+    """Fresh 10-cluster heads trained on a finished run's frozen trunk (benchmarks/head_restarts.py).
+
+    Keys: ``run``, ``heads``, ``steps``, ``alpha``, ``lowest_loss_head`` and
+    ``results``, one dict per head with its mean IIC ``loss`` over the last 50
+    steps, ``test_accuracy`` (Hungarian, 10k test set) and ``largest_confusion``
+    (``digit``, ``cluster_of``, ``count``).
+    """
+    path = _folder() / "head_restarts.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no head-restart results at {path}; run benchmarks/head_restarts.py")
     return json.loads(path.read_text())
 
 

@@ -1,0 +1,116 @@
+"""Fresh 10-cluster heads on a trained, frozen trunk: which grouping does IIC pick?
+
+    python benchmarks/head_restarts.py runs/NAME [--heads 10] [--steps 300]
+
+Takes a finished run (its checkpoint), freezes the trunk (BatchNorm recalibrated, inference
+mode) and trains ``--heads`` new 10-cluster heads from different random initialisations on
+its 256-d features, with the run's own view, alpha and 200 images x 5 copies per step,
+Adam 1e-3. Then it scores every head on the 10k test set (labels for scoring only) and
+names the head with the lowest IIC loss over the last 50 steps -- the label-free choice
+of the official code's sub-heads. Writes results/head_restarts/NAME.json and a copy in
+the package (``iic_tutorial.pretrained.head_restarts()``, read by the book).
+
+The question it answers: is an error of the trained model (e.g. a group of sevens in the
+cluster of the twos) a matter of how the head groups the trunk's features, which a restart
+or a sub-head could change, or is it in the features themselves?
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "results" / "head_restarts"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run", type=Path, help="a run folder from python -m iic_tutorial train")
+    parser.add_argument("--heads", type=int, default=10, help="number of fresh heads (default 10)")
+    parser.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
+    args = parser.parse_args(argv)
+
+    from iic_tutorial import _import_tensorflow_quietly
+
+    _import_tensorflow_quietly()
+    import keras
+    import tensorflow as tf
+
+    from iic_tutorial.__main__ import _git_revision, hardware
+    from iic_tutorial.augment import compose
+    from iic_tutorial.data import load_mnist
+    from iic_tutorial.losses import iic_loss
+    from iic_tutorial.metrics import cluster_accuracy, confusion_matrix
+    from iic_tutorial.model import _head
+    from iic_tutorial.train import IICTrainer, recalibrate_batchnorm
+
+    trainer = IICTrainer.restore(args.run)
+    config, model = trainer.config, trainer.export_model()
+    (x_train, _), (x_test, y_test) = load_mnist()
+    x_all = np.concatenate([x_train, x_test]).astype(np.float32)[..., None] / 255.0
+    recalibrate_batchnorm(model, x_all[:5000])
+    trunk = keras.Model(model.input, model.get_layer("gap").output)
+    keras.utils.set_random_seed(0)
+    features = keras.Input(shape=trunk.output.shape[1:])
+    heads = keras.Model(features, [_head(features, config.k, f"H{i}") for i in range(args.heads)])
+    optimizer = keras.optimizers.Adam(1e-3)
+    copies, images = config.copies, config.images_per_step
+
+    @tf.function
+    def step(x, seed):
+        f = trunk(x, training=False)
+        f_prime = trunk(compose(tf.repeat(x, copies, axis=0), config.view, seed), training=False)
+        with tf.GradientTape() as tape:
+            z, z_prime = heads(f, training=True), heads(f_prime, training=True)
+            losses = tf.stack([iic_loss(tf.repeat(a, copies, axis=0), b, config.alpha)
+                               for a, b in zip(z, z_prime)])
+            total = tf.reduce_sum(losses)  # the heads are independent: summing trains each alone
+        grads = tape.gradient(total, heads.trainable_variables)
+        optimizer.apply_gradients(zip(grads, heads.trainable_variables))
+        return losses
+
+    rng = np.random.default_rng(0)
+    start, history = time.perf_counter(), []
+    for s in range(args.steps):
+        batch = x_all[rng.choice(len(x_all), images, replace=False)]
+        history.append(step(tf.constant(batch), tf.constant([s, 7], tf.int64)).numpy())
+    seconds = time.perf_counter() - start
+    recent = np.mean(history[-50:], axis=0)
+    z_test = heads.predict(trunk.predict(x_test.astype(np.float32)[..., None] / 255.0,
+                                         batch_size=1000, verbose=0), verbose=0)
+    rows = []
+    for i in range(args.heads):
+        pred = z_test[i].argmax(axis=1)
+        C = confusion_matrix(y_test, pred, config.k)
+        off = C - np.diag(np.diag(C))
+        digit, cluster = map(int, np.unravel_index(off.argmax(), off.shape))
+        rows.append({"head": i, "loss": float(recent[i]), "test_accuracy": cluster_accuracy(y_test, pred),
+                     "clusters_in_use": int(len(np.unique(pred))),
+                     "largest_confusion": {"digit": digit, "cluster_of": cluster, "count": int(off[digit, cluster])}})
+    chosen = int(np.argmin(recent))
+    result = {
+        "run": args.run.name,
+        "command": "python benchmarks/head_restarts.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "revision": _git_revision(), "hardware": hardware(),
+        "heads": args.heads, "steps": args.steps, "train_time_s": round(seconds, 1),
+        "alpha": config.alpha, "lowest_loss_head": chosen, "results": rows,
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{args.run.name}.json").write_text(json.dumps(result, indent=1))
+    (ROOT / "iic_tutorial" / "pretrained" / "head_restarts.json").write_text(json.dumps(result))
+    for r in rows:
+        c = r["largest_confusion"]
+        print(f"head {r['head']}: loss {r['loss']:.3f}, accuracy {100 * r['test_accuracy']:.2f} %, "
+              f"largest confusion {c['count']} x {c['digit']} -> {c['cluster_of']}"
+              + ("   <- lowest loss" if r["head"] == chosen else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
