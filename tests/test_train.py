@@ -108,6 +108,19 @@ def test_config_validation_and_round_trip():
     assert c.images_per_step == 200
 
 
+def test_fast_recipe_with_erasing_is_what_the_shipped_command_trained():
+    import json
+
+    from iic_tutorial.pretrained import pretrained_info
+
+    info = pretrained_info()
+    assert "--erase 0.5" in info["command"]
+    c = dataclasses.replace(TrainConfig.fast(seed=info["config"]["seed"], erase_p=0.5),
+                            lr_drop_step=900)
+    assert c == TrainConfig.from_dict(json.loads(json.dumps(info["config"])))
+    assert TrainConfig.fast().view.erase_p == 0  # the plain fast recipe does not erase
+
+
 def test_fit_argument_errors(digits):
     trainer = IICTrainer(small_config())
     with pytest.raises(ValueError, match="num_epochs or num_steps"):
