@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         "candidates": "the seeds of one recipe, picked from the benchmarks in results/ (which "
                       "compare recipes on test labels, as for any hyperparameter); within "
                       "the recipe, no label is used",
-        "label_free_scores": {p.name: round(s, 5) for p, s in scores.items()},
+        "label_free_scores": {p.name: s for p, s in scores.items()},
         "candidates_test_accuracy": {p.name: a for p, a in test_acc.items()},
         "command": result["command"],
         "revision": result["revision"],
