@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     from iic_tutorial.augment import compose
     from iic_tutorial.data import load_mnist
     from iic_tutorial.losses import iic_loss
-    from iic_tutorial.metrics import cluster_accuracy, confusion_matrix
+    from iic_tutorial.metrics import cluster_accuracy, confusion_matrix, largest_confusion
     from iic_tutorial.model import _head
     from iic_tutorial.train import IICTrainer, recalibrate_batchnorm
 
@@ -82,17 +82,14 @@ def main(argv: list[str] | None = None) -> int:
         history.append(step(tf.constant(batch), tf.constant([s, 7], tf.int64)).numpy())
     seconds = time.perf_counter() - start
     recent = np.mean(history[-50:], axis=0)
-    z_test = heads.predict(trunk.predict(x_test.astype(np.float32)[..., None] / 255.0,
-                                         batch_size=1000, verbose=0), verbose=0)
+    z_test = heads.predict(trunk.predict(x_all[len(x_train):], batch_size=1000, verbose=0), verbose=0)
     rows = []
     for i in range(args.heads):
         pred = z_test[i].argmax(axis=1)
-        C = confusion_matrix(y_test, pred, config.k)
-        off = C - np.diag(np.diag(C))
-        digit, cluster = map(int, np.unravel_index(off.argmax(), off.shape))
+        digit, cluster, count = largest_confusion(confusion_matrix(y_test, pred, config.k))
         rows.append({"head": i, "loss": float(recent[i]), "test_accuracy": cluster_accuracy(y_test, pred),
                      "clusters_in_use": int(len(np.unique(pred))),
-                     "largest_confusion": {"digit": digit, "cluster_of": cluster, "count": int(off[digit, cluster])}})
+                     "largest_confusion": {"digit": digit, "cluster_of": cluster, "count": count}})
     chosen = int(np.argmin(recent))
     result = {
         "run": args.run.name,

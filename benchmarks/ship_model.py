@@ -65,19 +65,19 @@ def main(argv: list[str] | None = None) -> int:
 
     (x_train, y_train), (x_test, y_test) = load_mnist()
     unlabelled = x_train[:20000].astype(np.float32)[..., None] / 255.0
-    scores, test_acc = {}, {}
+    trainers, scores, tests = {}, {}, {}
     for run in args.runs:
-        model = IICTrainer.restore(run).export_model()
+        trainers[run] = IICTrainer.restore(run)
+        model = trainers[run].export_model()
         scores[run] = label_free_score(model, unlabelled)
-        test_acc[run] = evaluate(model, x_test, y_test, bn="inference")["acc"]  # reported, not used
-        print(f"{run}: I(Z;Z') = {scores[run]:.4f} nats (test accuracy {100 * test_acc[run]:.2f} %)")
+        tests[run] = evaluate(model, x_test, y_test, bn="inference")  # reported, not used to choose
+        print(f"{run}: I(Z;Z') = {scores[run]:.4f} nats (test accuracy {100 * tests[run]['acc']:.2f} %)")
     best = max(scores, key=scores.get)
     print(f"chosen without labels: {best}")
 
-    trainer = IICTrainer.restore(best)
+    trainer, test = trainers[best], tests[best]
     model = trainer.export_model()
     result = json.loads((best / "result.json").read_text())
-    test = evaluate(model, x_test, y_test, bn="inference")
     subset = evaluate(model, x_test[:2000], y_test[:2000], bn="inference")
     all70k = evaluate(model, np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test]))
     OUT.mkdir(parents=True, exist_ok=True)
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                       "compare recipes on test labels, as for any hyperparameter); within "
                       "the recipe, no label is used",
         "label_free_scores": {p.name: s for p, s in scores.items()},
-        "candidates_test_accuracy": {p.name: a for p, a in test_acc.items()},
+        "candidates_test_accuracy": {p.name: t["acc"] for p, t in tests.items()},
         "command": result["command"],
         "revision": result["revision"],
         "hardware": result["hardware"],

@@ -17,6 +17,7 @@ __all__ = [
     "match_clusters",
     "cluster_accuracy",
     "confusion_matrix",
+    "largest_confusion",
     "nmi",
 ]
 
@@ -99,6 +100,24 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, k: int | None = Non
     order = [by_class[c] for c in range(C.shape[0]) if c in by_class]
     order += [j for j in range(C.shape[1]) if j not in order]
     return C[:, order]
+
+
+def largest_confusion(C) -> tuple[int, int, int]:
+    """The biggest mistake in a matched confusion matrix: (class, cluster column, count).
+
+    ``C``: (n_classes, k) counts from :func:`confusion_matrix`, where column c < n_classes
+    is the cluster matched to class c, so the diagonal is correct. Returns the row and
+    column of the largest entry off that diagonal and its count (ties: the first in
+    row-major order).
+    """
+    C = np.asarray(C)
+    if C.ndim != 2 or min(C.shape) < 2 or C.shape[1] < C.shape[0]:
+        raise ValueError(f"C must be a (classes, clusters) matrix with clusters >= classes >= 2; "
+                         f"got shape {C.shape}")
+    off = C.copy()
+    np.fill_diagonal(off, 0)
+    row, col = np.unravel_index(off.argmax(), off.shape)
+    return int(row), int(col), int(off[row, col])
 
 
 def nmi(y_true: np.ndarray, y_pred: np.ndarray) -> float:

@@ -20,16 +20,21 @@ def _folder() -> Path:
     return Path(str(resources.files("iic_tutorial") / "pretrained"))
 
 
+def _read_json(name: str, what: str, remedy: str):
+    """The JSON file ``name`` of the package's pretrained folder; FileNotFoundError if absent."""
+    path = _folder() / name
+    if not path.is_file():
+        raise FileNotFoundError(f"no {what} at {path}; {remedy}")
+    return json.loads(path.read_text())
+
+
 def pretrained_info() -> dict:
     """Provenance of the shipped weights: command, seed, revision, hardware, accuracy.
 
     Read from ``iic_tutorial/pretrained/iic_mnist.json``, written by
     ``benchmarks/ship_model.py`` from a real run.
     """
-    path = _folder() / "iic_mnist.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"no provenance file at {path}; this install ships no trained model")
-    return json.loads(path.read_text())
+    return _read_json("iic_mnist.json", "provenance file", "this install ships no trained model")
 
 
 def load_pretrained() -> keras.Model:
@@ -60,10 +65,7 @@ def pretrained_history() -> dict:
     ``"evals"`` (step, wall time, alpha, I(Z;Z'), the joint P, accuracy with
     recalibrated and with stale BatchNorm statistics, NMI, confusion matrix).
     """
-    path = _folder() / "iic_mnist.history.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"no training history at {path}; this install ships no trained model")
-    return json.loads(path.read_text())
+    return _read_json("iic_mnist.history.json", "training history", "this install ships no trained model")
 
 
 def experiment_results() -> list[dict]:
@@ -74,10 +76,7 @@ def experiment_results() -> list[dict]:
     ``time_to_accuracy_s``. Shipped inside the package so the book's results
     chapter also works in Colab.
     """
-    path = _folder() / "experiments.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"no experiment results at {path}; run benchmarks/collect.py")
-    return json.loads(path.read_text())
+    return _read_json("experiments.json", "experiment results", "run benchmarks/collect.py")
 
 
 def head_restarts() -> dict:
@@ -88,10 +87,7 @@ def head_restarts() -> dict:
     steps, ``test_accuracy`` (Hungarian, 10k test set) and ``largest_confusion``
     (``digit``, ``cluster_of``, ``count``).
     """
-    path = _folder() / "head_restarts.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"no head-restart results at {path}; run benchmarks/head_restarts.py")
-    return json.loads(path.read_text())
+    return _read_json("head_restarts.json", "head-restart results", "run benchmarks/head_restarts.py")
 
 
 def experiment_name(run_name: str) -> str:

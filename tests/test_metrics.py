@@ -3,7 +3,14 @@ import math
 import numpy as np
 import pytest
 
-from iic_tutorial.metrics import cluster_accuracy, confusion_matrix, contingency, match_clusters, nmi
+from iic_tutorial.metrics import (
+    cluster_accuracy,
+    confusion_matrix,
+    contingency,
+    largest_confusion,
+    match_clusters,
+    nmi,
+)
 
 
 def test_permuted_labels_score_perfectly():
@@ -63,3 +70,16 @@ def test_contingency_counts():
 def test_bad_input(y_true, y_pred, match):
     with pytest.raises(ValueError, match=match):
         cluster_accuracy(np.array(y_true), np.array(y_pred))
+
+
+def test_largest_confusion_skips_the_matched_diagonal():
+    C = np.array([[50, 3, 0, 1],
+                  [2, 40, 9, 0],
+                  [0, 7, 45, 12]])  # 3 classes, 4 clusters; the last is unmatched
+    assert largest_confusion(C) == (2, 3, 12)
+    y_true = np.array([7] * 90 + [2] * 100 + [7] * 10)  # 10 sevens in the cluster of the twos
+    y_pred = np.array([5] * 90 + [1] * 100 + [1] * 10)
+    M = confusion_matrix(y_true, y_pred, k=10)
+    assert largest_confusion(M) == (7, 2, 10)
+    with pytest.raises(ValueError, match="clusters >= classes"):
+        largest_confusion(np.ones((3, 2)))
