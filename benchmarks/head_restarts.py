@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     import keras
     import tensorflow as tf
 
-    from iic_tutorial.__main__ import _git_revision, hardware
+    from iic_tutorial.runs import git_revision as _git_revision, hardware
     from iic_tutorial.augment import compose
     from iic_tutorial.data import load_mnist
     from iic_tutorial.losses import iic_loss

@@ -8,10 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import platform
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from . import _import_tensorflow_quietly
@@ -19,6 +16,7 @@ from . import _import_tensorflow_quietly
 _import_tensorflow_quietly()  # before .augment imports TensorFlow: no C++ start-up notices
 
 from .augment import TRANSFORMS, AugmentConfig  # noqa: E402
+from .runs import hardware, provenance  # noqa: E402,F401  (hardware: the CLI's old name)
 
 RECIPES = ("fast", "article")
 
@@ -88,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="augmentation of x itself: none (x as it is) or mild (small zoom/shift)")
     t.add_argument("--no-over-clustering", action="store_true",
                    help="train only the k head (the over-clustering head is not in the loss)")
+    t.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
+                   help="numerics of the train step: bf16 runs convolutions and matmuls in "
+                        "bfloat16 (P and the loss stay in full precision), auto picks bf16 on a CPU with "
+                        "bfloat16 hardware (default: the recipe's)")
+    t.add_argument("--batchnorm", choices=("fused", "keras"), default=None,
+                   help="BatchNorm's training pass: TensorFlow's fused kernel (fast) or Keras's "
+                        "own ops, as runs before the fused layer were trained (default fused)")
+    t.add_argument("--train-on", choices=("all", "train"), default="all",
+                   help="images to train on (without labels): all 70k, as the paper, or the 60k "
+                        "training images only, as the article (default all)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     length = t.add_mutually_exclusive_group(required=True)
     length.add_argument("--epochs", type=float, help="passes over the training images")
@@ -112,43 +120,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _git_revision() -> str:
-    try:
-        root = Path(__file__).resolve().parent.parent
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10)
-        if out.returncode != 0:
-            return "unknown"
-        return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def hardware() -> str:
-    """A short description of what ran the training: GPU names, or the CPU cores it could use.
-
-    On a CPU it names the cores this process may run on (a ``taskset`` pin
-    shows as "1 of 2 cores") and TF_NUM_INTRAOP_THREADS when set, since wall
-    times are only comparable between runs that had the same share.
-    """
-    import os
-
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        return f"{len(gpus)} GPU(s): " + ", ".join(g.name for g in gpus)
-    total = os.cpu_count()
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else total
-    text = f"CPU only, {usable} of {total} cores" if usable != total else f"CPU only, {total} cores"
-    threads = os.environ.get("TF_NUM_INTRAOP_THREADS")
-    if threads:
-        text += f", {threads} TensorFlow thread(s)"
-    return f"{text}, {platform.processor() or platform.machine()}"
-
-
 def config_from_args(args: argparse.Namespace) -> "TrainConfig":
     """The TrainConfig that ``train`` options describe: the recipe, then each override.
 
@@ -160,7 +131,10 @@ def config_from_args(args: argparse.Namespace) -> "TrainConfig":
     changes = {k: v for k, v in {"alpha": args.alpha, "alpha_over": args.alpha_over, "alpha_warmup": args.alpha_warmup,
                                   "num_subheads": args.subheads,
                                   "lr_drop_step": args.lr_drop, "lr": args.lr, "batch_size": args.batch_size,
-                                  "copies": args.copies}.items() if v is not None}
+                                  "copies": args.copies, "precision": args.precision}.items()
+               if v is not None}
+    if args.batchnorm is not None:
+        changes["fused_batchnorm"] = args.batchnorm == "fused"
     view = base.view
     if args.view is not None:
         view = changes["view"] = AugmentConfig() if args.view == "fast" else AugmentConfig.article()
@@ -192,17 +166,23 @@ def _train(args: argparse.Namespace) -> int:
 
     (x_train, y_train), (x_test, y_test) = load_mnist(limit=args.limit)
     x_all = np.concatenate([x_train, x_test])  # IIC trains on every image, without labels
+    x_fit = x_all if args.train_on == "all" else x_train
     out = args.out
     if IICTrainer.exists(out):
         trainer = IICTrainer.restore(out)
         if trainer.config != config:
             print(f"error: {out} holds a run with other settings; choose another --out", file=sys.stderr)
             return 2
+        if trainer.history.get("train_on", "all") != args.train_on:
+            print(f"error: {out} holds a run trained on --train-on "
+                  f"{trainer.history.get('train_on', 'all')}; choose another --out", file=sys.stderr)
+            return 2
         print(f"Resuming {out} at step {int(trainer.step.numpy())}")
     else:
         trainer = IICTrainer(config)
-    num_steps = args.steps or int(np.ceil(args.epochs * trainer.steps_per_epoch(len(x_all))))
-    trainer.fit(x_all, num_steps=num_steps, x_eval=x_test, y_eval=y_test,
+        trainer.history["train_on"] = args.train_on
+    num_steps = args.steps or int(np.ceil(args.epochs * trainer.steps_per_epoch(len(x_fit))))
+    trainer.fit(x_fit, num_steps=num_steps, x_eval=x_test, y_eval=y_test,
                 eval_every=args.eval_every, checkpoint_dir=out, progress=not args.quiet,
                 track_raw_bn=True)
     model = trainer.export_model()
@@ -210,14 +190,14 @@ def _train(args: argparse.Namespace) -> int:
     final = trainer.history["evals"][-1]
     all70k = evaluate(model, x_all, np.concatenate([y_train, y_test]))
     result = {
-        "command": "python -m iic_tutorial " + " ".join(sys.argv[1:]),
-        "revision": _git_revision(),
-        "hardware": hardware(),
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **provenance("python -m iic_tutorial " + " ".join(sys.argv[1:])),
         "config": config.to_dict(),
+        "precision": trainer.precision,
+        "trained_on": f"{args.train_on} ({len(x_fit)} images; an epoch is one pass over them)",
         "steps": final["step"],
         "epochs": final["epoch"],
         "wall_time_s": final["wall_time"],
+        "eval_time_s": round(trainer.eval_time, 3),
         "final_loss": final["loss"],
         "final_loss_k": final["loss_k"],
         "test_accuracy": final["acc"],
@@ -226,7 +206,8 @@ def _train(args: argparse.Namespace) -> int:
         "all70k_accuracy": all70k["acc"],
         "all70k_nmi": all70k["nmi"],
         "curve": [{k: r.get(k) for k in ("step", "epoch", "wall_time", "alpha", "loss", "loss_k",
-                                         "loss_over", "mi", "acc", "acc_raw_bn", "nmi", "acc_over")}
+                                         "loss_over", "mi", "mi_over", "H", "H_over", "acc", "acc_raw_bn",
+                                         "nmi", "acc_over")}
                   for r in trainer.history["evals"]],
     }
     (out / "result.json").write_text(json.dumps(result, indent=1))

@@ -9,6 +9,7 @@ monitor accuracy.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -23,18 +24,78 @@ import numpy as np
 import tensorflow as tf
 
 from .augment import AugmentConfig, compose
-from .information import mutual_information
+from .information import entropy, mutual_information
 from .losses import iic_loss, joint_distribution
 from .metrics import cluster_accuracy, confusion_matrix, nmi
 from .model import create_model, export_subheads
 
 __all__ = [
     "TrainConfig",
+    "PRECISIONS",
+    "resolve_precision",
     "IICTrainer",
     "predict",
     "recalibrate_batchnorm",
     "evaluate",
 ]
+
+
+#: The numeric modes of the train step (``TrainConfig.precision``).
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def _cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AMX or AVX-512-BF16 flags, Linux)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str) -> str:
+    """The mode a setting means on this machine: ``"fp32"`` or ``"bf16"``.
+
+    ``"auto"`` is ``"bf16"`` on a CPU with bfloat16 hardware (AMX or
+    AVX-512-BF16) when no GPU is visible, and ``"fp32"`` everywhere else
+    (GPUs: no mixed-precision path has been measured by this project).
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
+    if precision != "auto":
+        return precision
+    if tf.config.list_physical_devices("GPU"):
+        return "fp32"
+    return "bf16" if _cpu_has_bf16() else "fp32"
+
+
+@contextlib.contextmanager
+def _onednn_bf16(on: bool):
+    """Run the tf.function calls inside with TensorFlow's oneDNN bfloat16 graph rewrite on/off.
+
+    The rewrite (grappler's ``auto_mixed_precision_onednn_bfloat16``) runs
+    matmuls, convolutions, BatchNorm and pooling in bfloat16 and keeps the
+    rest -- the softmax, the joint P, its logarithms, the loss and the
+    weights -- in float32. TensorFlow only offers it process-wide, so it is
+    switched on around each call of a bf16 step and restored afterwards: other
+    functions in the same process (an fp32 trainer, a notebook's own code)
+    stay fp32. Instantiations are cached per setting, so the switch is free.
+    """
+    key = "auto_mixed_precision_onednn_bfloat16"
+    if not on:
+        yield
+        return
+    old = bool(tf.config.optimizer.get_experimental_options().get(key, False))
+    tf.config.optimizer.set_experimental_options({key: True})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({key: old})
+
+
+#: Values of fields that runs saved before the field existed were made with.
+_LEGACY_DEFAULTS = {"precision": "fp32", "fused_batchnorm": False}
 
 
 @dataclass
@@ -55,7 +116,12 @@ class TrainConfig:
     averaged, and evaluation uses the sub-head with the lowest recent loss,
     chosen without labels. lr_drop_step: from this step on the learning
     rate is lr / 10 (0: constant lr). seed: weights, sampling and
-    augmentation all derive from it.
+    augmentation all derive from it. precision: the numerics of the train
+    step, ``"fp32"``, ``"bf16"`` (oneDNN bfloat16 matmuls and convolutions;
+    P, its logs and the loss stay float32) or ``"auto"``
+    (:func:`resolve_precision`). fused_batchnorm: BatchNorm's training pass
+    through TensorFlow's fused kernel (same maths, faster; False: Keras's own
+    layer, as runs saved before this setting existed were trained).
     """
 
     alpha: float = 1.0
@@ -72,8 +138,12 @@ class TrainConfig:
     k: int = 10
     k_over: int = 50
     seed: int = 0
+    precision: str = "fp32"
+    fused_batchnorm: bool = True
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}")
         if self.alpha < 0 or (self.alpha_over is not None and self.alpha_over < 0):
             raise ValueError(f"alpha and alpha_over must be >= 0; got {self.alpha}, {self.alpha_over}")
         if not self.lr > 0:
@@ -140,8 +210,12 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        """Inverse of :meth:`to_dict`."""
-        return cls(**d)
+        """Inverse of :meth:`to_dict`.
+
+        A field missing from ``d`` (a run saved before the field existed)
+        takes the value such runs were trained with, not today's default.
+        """
+        return cls(**{**_LEGACY_DEFAULTS, **d})
 
 
 def _as_images(x: np.ndarray) -> np.ndarray:
@@ -253,7 +327,9 @@ class IICTrainer:
     def __init__(self, config: TrainConfig | None = None, model: keras.Model | None = None):
         self.config = config or TrainConfig()
         c = self.config
-        self.model = model or create_model(c.k, c.k_over, seed=c.seed, num_subheads=c.num_subheads)
+        self.model = model or create_model(c.k, c.k_over, seed=c.seed, num_subheads=c.num_subheads,
+                                           fused_batchnorm=c.fused_batchnorm)
+        self.precision = resolve_precision(c.precision)  # what "auto" means on this machine
         lr = c.lr
         if c.lr_drop_step:  # counted by the optimizer's own step counter, so resumes keep it
             lr = keras.optimizers.schedules.PiecewiseConstantDecay([c.lr_drop_step], [c.lr, c.lr / 10])
@@ -261,7 +337,8 @@ class IICTrainer:
         self.optimizer.build(self.model.trainable_variables)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.history: dict = {"step": [], "loss": [], "loss_k": [], "loss_over": [], "evals": []}
-        self.wall_time = 0.0  # seconds spent in fit, summed over resumed runs
+        self.wall_time = 0.0  # seconds spent training in fit, summed over resumed runs
+        self.eval_time = 0.0  # seconds spent evaluating and checkpointing in fit (not in wall_time)
         self._train_step = tf.function(self._step_fn, reduce_retracing=True)
 
     # ----------------------------------------------------------------- step
@@ -277,8 +354,14 @@ class IICTrainer:
             else:
                 z_all = self.model(compose(x_rep, c.view_x, seeds[0]), training=True)
             z_prime_all = self.model(x_prime, training=True)
+            if self.precision == "bf16":
+                # the bf16 rewrite would round the matmul inside P to bfloat16 (0.4 %
+                # off, measured); it leaves float64 alone, so P and the loss go there
+                z_all = [tf.cast(z, tf.float64) for z in z_all]
+                z_prime_all = [tf.cast(z, tf.float64) for z in z_prime_all]
             weights = [alpha] * h + [alpha_over] * h
-            losses = tf.stack([iic_loss(z, zp, a) for z, zp, a in zip(z_all, z_prime_all, weights)])
+            losses = tf.stack([tf.cast(iic_loss(z, zp, a), tf.float32)
+                               for z, zp, a in zip(z_all, z_prime_all, weights)])
             loss_k, loss_over = tf.reduce_mean(losses[:h]), tf.reduce_mean(losses[h:])
             loss = (loss_k + loss_over) / 2.0 if c.over_clustering else loss_k
         variables = self.model.trainable_variables
@@ -286,8 +369,9 @@ class IICTrainer:
         self.optimizer.apply_gradients(
             [(g, v) for g, v in zip(grads, variables) if g is not None]
         )
-        P = tf.stack([joint_distribution(z, zp) for z, zp in zip(z_all[:h], z_prime_all[:h])])
-        return loss, loss_k, loss_over, losses, P
+        P, P_over = (tf.stack([joint_distribution(z, zp) for z, zp in zip(z_all[s], z_prime_all[s])])
+                     for s in (slice(0, h), slice(h, 2 * h)))
+        return loss, loss_k, loss_over, losses, P, P_over
 
     def train_step(self, x: np.ndarray) -> dict:
         """One optimisation step on images x (images_per_step of them). Returns the losses and P."""
@@ -295,8 +379,9 @@ class IICTrainer:
         seed = tf.constant([self.config.seed, step], dtype=tf.int64)
         alpha = tf.constant(self.config.alpha_at(step), dtype=tf.float32)
         alpha_over = tf.constant(self.config.alpha_at(step, over=True), dtype=tf.float32)
-        loss, loss_k, loss_over, losses, P = self._train_step(
-            tf.convert_to_tensor(x), seed, alpha, alpha_over)
+        with _onednn_bf16(self.precision == "bf16"):
+            loss, loss_k, loss_over, losses, P, P_over = self._train_step(
+                tf.convert_to_tensor(x), seed, alpha, alpha_over)
         self.step.assign_add(1)
         out = {"loss": float(loss), "loss_k": float(loss_k), "loss_over": float(loss_over)}
         self.history["step"].append(int(self.step.numpy()))
@@ -304,7 +389,8 @@ class IICTrainer:
             self.history[key].append(value)
         if self.config.num_subheads > 1:
             self.history.setdefault("subhead_losses", []).append(np.round(losses.numpy(), 5).tolist())
-        out["P"] = P.numpy()  # (num_subheads, k, k)
+        out["P"] = P.numpy()  # (num_subheads, k, k), float32 (float64 in bf16 mode)
+        out["P_over"] = P_over.numpy()  # (num_subheads, k_over, k_over)
         return out
 
     def best_subheads(self, window: int = 50) -> tuple[int, int]:
@@ -391,7 +477,8 @@ class IICTrainer:
                 done = step + 1
                 if done % eval_every == 0 or done == num_steps:
                     self.wall_time = time.perf_counter() - t0
-                    record = self._evaluate(x, x_eval, y_eval, last["P"], per_epoch,
+                    t_eval = time.perf_counter()
+                    record = self._evaluate(x, x_eval, y_eval, last, per_epoch,
                                             recalibrate_on, track_raw_bn)
                     if "acc" in record:
                         bar.set_postfix(loss=f"{last['loss']:.3f}", acc=f"{record['acc']:.3f}")
@@ -399,6 +486,7 @@ class IICTrainer:
                         callback(self, record)
                     if checkpoint_dir is not None:
                         self.save(checkpoint_dir)
+                    self.eval_time += time.perf_counter() - t_eval
                     t0 = time.perf_counter() - self.wall_time  # evaluation is not training time
         finally:
             bar.close()
@@ -406,10 +494,12 @@ class IICTrainer:
             print(self.summary())
         return self.history
 
-    def _evaluate(self, x, x_eval, y_eval, P, per_epoch, recalibrate_on, track_raw_bn) -> dict:
+    def _evaluate(self, x, x_eval, y_eval, last, per_epoch, recalibrate_on, track_raw_bn) -> dict:
         step = int(self.step.numpy())
         i, j = self.best_subheads()
-        P = P[i]
+        P = np.asarray(last["P"][i], dtype=np.float64)
+        P_over = np.asarray(last["P_over"][j], dtype=np.float64)
+        P, P_over = P / P.sum(), P_over / P_over.sum()
         record: dict = {
             "step": step,
             "subheads": [i, j],
@@ -419,7 +509,10 @@ class IICTrainer:
             "loss_k": self.history["loss_k"][-1],
             "loss_over": self.history["loss_over"][-1],
             "alpha": self.config.alpha_at(step - 1),
-            "mi": mutual_information(np.asarray(P, dtype=np.float64) / np.sum(P)),
+            "mi": mutual_information(P),  # I(Z; Z') of the last batch, nats
+            "mi_over": mutual_information(P_over),
+            "H": entropy(P.sum(1)),  # H(Z): entropy of the marginal P_i, nats (max ln k)
+            "H_over": entropy(P_over.sum(1)),
             "P": np.round(P, 6).tolist(),
         }
         if y_eval is not None and track_raw_bn:
@@ -451,7 +544,7 @@ class IICTrainer:
         directory.mkdir(parents=True, exist_ok=True)
         self._checkpoint().write(str(directory / "ckpt"))
         state = {"config": self.config.to_dict(), "history": self.history,
-                 "wall_time": self.wall_time}
+                 "wall_time": self.wall_time, "eval_time": self.eval_time}
         tmp = directory / "state.json.tmp"
         tmp.write_text(json.dumps(state))
         os.replace(tmp, directory / "state.json")
@@ -469,6 +562,7 @@ class IICTrainer:
         trainer._checkpoint().read(str(directory / "ckpt")).assert_consumed()
         trainer.history = state["history"]
         trainer.wall_time = state.get("wall_time", 0.0)
+        trainer.eval_time = state.get("eval_time", 0.0)
         return trainer
 
     @staticmethod

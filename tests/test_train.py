@@ -115,8 +115,10 @@ def test_fast_recipe_with_erasing_is_what_the_shipped_command_trained():
 
     info = pretrained_info()
     assert "--erase 0.5" in info["command"]
+    # trained before the fused BatchNorm and the precision setting: Keras BN, fp32
     c = dataclasses.replace(TrainConfig.fast(seed=info["config"]["seed"], erase_p=0.5),
-                            lr_drop_step=900)
+                            lr_drop_step=900, fused_batchnorm=False, precision="fp32")
+    assert "fused_batchnorm" not in info["config"]
     assert c == TrainConfig.from_dict(json.loads(json.dumps(info["config"])))
     assert TrainConfig.fast().view.erase_p == 0  # the plain fast recipe does not erase
 

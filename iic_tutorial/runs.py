@@ -1,0 +1,73 @@
+"""A run's provenance: what made a result file, where and when.
+
+Every result this project writes (``python -m iic_tutorial train``, the
+benchmarks) records the same four fields through :func:`provenance`, so a
+number in the book can always be traced to the command that produced it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+__all__ = ["provenance", "hardware", "git_revision", "threads"]
+
+
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def git_revision() -> str:
+    """The checkout's short commit hash, with "-dirty" if tracked files changed ("unknown" outside git)."""
+    try:
+        root = Path(__file__).resolve().parent.parent
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10)
+        if out.returncode != 0:
+            return "unknown"
+        return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def hardware() -> str:
+    """A short description of what ran the training: GPU names, or the CPU cores it could use.
+
+    On a CPU it names the cores this process may run on (a ``taskset`` pin
+    shows as "1 of 2 cores") and TF_NUM_INTRAOP_THREADS when set, since wall
+    times are only comparable between runs that had the same share.
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return f"{len(gpus)} GPU(s): " + ", ".join(g.name for g in gpus)
+    total = os.cpu_count()
+    usable = _usable_cores()
+    text = f"CPU only, {usable} of {total} cores" if usable != total else f"CPU only, {total} cores"
+    threads = os.environ.get("TF_NUM_INTRAOP_THREADS")
+    if threads:
+        text += f", {threads} TensorFlow thread(s)"
+    return f"{text}, {platform.processor() or platform.machine()}"
+
+
+def threads() -> dict:
+    """The thread settings a timing depends on: usable cores and TensorFlow's thread pools."""
+    import tensorflow as tf
+
+    return {"cores": os.cpu_count(), "usable_cores": _usable_cores(),
+            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads() or "default",
+            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads() or "default",
+            "TF_NUM_INTRAOP_THREADS": os.environ.get("TF_NUM_INTRAOP_THREADS"),
+            "TF_NUM_INTEROP_THREADS": os.environ.get("TF_NUM_INTEROP_THREADS")}
+
+
+def provenance(command: str) -> dict:
+    """``{"command", "revision", "hardware", "date"}`` for a result made by ``command`` now."""
+    return {"command": command, "revision": git_revision(), "hardware": hardware(),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
