@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from iic_tutorial.runs import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
@@ -46,7 +47,7 @@ def collect(run: Path) -> Path:
     result["final_confusion"] = state["history"]["evals"][-1].get("confusion")
     RUNS.mkdir(parents=True, exist_ok=True)
     out = RUNS / f"{run.name}.json"
-    out.write_text(json.dumps(result, indent=1))
+    atomic_write_text(out, json.dumps(result, indent=1))
     _plot(result, RUNS / f"{run.name}.png")
     return out
 
@@ -92,7 +93,10 @@ def _describe(c: dict) -> str:
     base = AugmentConfig() if recipe == "fast" else AugmentConfig.article()
     extras = [f"{c['num_subheads']} sub-heads" if c.get("num_subheads", 1) > 1 else "",
               f"lr / 10 from step {c['lr_drop_step']}" if c.get("lr_drop_step") else "",
-              "no 50-head in the loss" if not c.get("over_clustering", True) else ""]
+              "no 50-head in the loss" if not c.get("over_clustering", True) else "",
+              # runs saved before these settings existed were fp32 with Keras's BatchNorm
+              f"{c.get('precision', 'fp32')}, fused BN" if c.get("fused_batchnorm") else
+              (c.get("precision", "fp32") if c.get("precision", "fp32") != "fp32" else "")]
     if view != base:
         changed = [f"{k}={v}" for k, v in view.to_dict().items() if v != base.to_dict()[k]]
         if recipe == "fast" and view == AugmentConfig.article():
@@ -158,7 +162,10 @@ HEADLINE = (("article_a1", "article recipe, alpha = 1"),
             ("article_a10", "article recipe, alpha = 10"),
             ("final", "fast recipe"),
             ("erase", "fast recipe + random erasing (the shipped model's recipe)"),
-            ("erase2c", "the same, seed 0, alone on both cores (the recipe's timing)"))
+            ("erase2c", "the same, seed 0, alone on both cores (the recipe's timing)"),
+            ("bf16_erase", "the same recipe in bf16 with the fused BatchNorm"),
+            ("article100_a1", "article recipe, alpha = 1, 100 epochs of the 60k training images"),
+            ("article100_a10", "article recipe, alpha = 10, 100 epochs of the 60k training images"))
 
 #: Figures quoted from the article and the paper (not measured here).
 REPORTED = [
@@ -219,7 +226,7 @@ def write_package_copy() -> Path:
     """Every collected run in one file inside the package (read by experiment_results())."""
     path = ROOT / "iic_tutorial" / "pretrained" / "experiments.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(load_all()))
+    atomic_write_text(path, json.dumps(load_all()))
     return path
 
 
@@ -232,7 +239,7 @@ def update_readme(readme: Path = ROOT / "README.md") -> None:
     _, tail = rest.split(END, 1)
     tables = (f"{headline_table()}\n\nEach experiment, mean ± std over its seeds:\n\n{summary_table()}"
               f"\n\nEvery run:\n\n{table()}")
-    readme.write_text(f"{head}{BEGIN}\n{tables}\n{END}{tail}")
+    atomic_write_text(readme, f"{head}{BEGIN}\n{tables}\n{END}{tail}")
 
 
 def main(argv: list[str] | None = None) -> int:

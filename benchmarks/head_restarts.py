@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from iic_tutorial.runs import atomic_write_text
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "results" / "head_restarts"
 
@@ -99,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         "alpha": config.alpha, "lowest_loss_head": chosen, "results": rows,
     }
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{args.run.name}.json").write_text(json.dumps(result, indent=1))
-    (ROOT / "iic_tutorial" / "pretrained" / "head_restarts.json").write_text(json.dumps(result))
+    atomic_write_text(OUT / f"{args.run.name}.json", json.dumps(result, indent=1))
+    atomic_write_text(ROOT / "iic_tutorial" / "pretrained" / "head_restarts.json", json.dumps(result))
     for r in rows:
         c = r["largest_confusion"]
         print(f"head {r['head']}: loss {r['loss']:.3f}, accuracy {100 * r['test_accuracy']:.2f} %, "

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from iic_tutorial.runs import atomic_save_weights, atomic_write_text
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "iic_tutorial" / "pretrained"
 
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     subset = evaluate(model, x_test[:2000], y_test[:2000], bn="inference")
     all70k = evaluate(model, np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test]))
     OUT.mkdir(parents=True, exist_ok=True)
-    model.save_weights(str(OUT / WEIGHTS_NAME))
+    atomic_save_weights(model, OUT / WEIGHTS_NAME)
     info = {
         "run": best.name,
         "selection": CRITERION + ", among: " + ", ".join(sorted(p.name for p in scores)),
@@ -106,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         "test_first2000_accuracy": subset["acc"],
         "all70k_accuracy": all70k["acc"],
     }
-    (OUT / "iic_mnist.json").write_text(json.dumps(info, indent=1))
+    atomic_write_text(OUT / "iic_mnist.json", json.dumps(info, indent=1))
     history = {k: v for k, v in trainer.history.items() if k != "subhead_losses"}
-    (OUT / "iic_mnist.history.json").write_text(json.dumps(history))
+    atomic_write_text(OUT / "iic_mnist.history.json", json.dumps(history))
     print(f"shipped {best.name}: test accuracy {100 * test['acc']:.2f} % (inference mode), "
           f"first 2000 {100 * subset['acc']:.2f} %, all 70k {100 * all70k['acc']:.2f} %")
     return 0

@@ -10,7 +10,8 @@ Every step trains on 1000 pairs (z, z'). The steps timed:
   1000 images and 1000 ready-made views (its augmentation is not timed);
 - ``TrainConfig.article()`` and ``TrainConfig.fast()`` through ``IICTrainer.train_step``
   (their in-graph augmentation included), each with Keras's or the fused BatchNorm
-  and in fp32 or bf16 (``TrainConfig.precision``);
+  and in fp32 or bf16 (``TrainConfig.precision``); the fastest once more with the
+  in-graph input checks of ``iic_loss`` on (``validate_inputs``), to show their cost;
 - the article's code under the same bf16 graph rewrite, for reference.
 
 The steps are timed in interleaved rounds (one step of each per round, after warm-up),
@@ -44,10 +45,21 @@ from article_code import ArticleIIC  # noqa: E402
 
 from iic_tutorial.augment import AugmentConfig, compose  # noqa: E402
 from iic_tutorial.model import create_model  # noqa: E402
-from iic_tutorial.runs import provenance, threads  # noqa: E402
+from iic_tutorial.runs import atomic_write_text, provenance, speed_table, threads  # noqa: E402
 from iic_tutorial.train import IICTrainer, TrainConfig, _cpu_has_bf16, _onednn_bf16  # noqa: E402
 
 OUT = ROOT / "results" / "step_speed.json"
+PACKAGE_COPY = ROOT / "iic_tutorial" / "pretrained" / "step_speed.json"
+BEGIN, END = "<!-- step-speed:begin -->", "<!-- step-speed:end -->"
+
+
+def update_readme(result: dict, readme: Path = ROOT / "README.md") -> None:
+    """Replace the text between the step-speed markers in the README with the table."""
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{readme} has no {BEGIN} ... {END} markers")
+    head, rest = text.split(BEGIN, 1)
+    atomic_write_text(readme, f"{head}{BEGIN}\n{speed_table(result)}\n{END}{rest.split(END, 1)[1]}")
 
 
 def forward_flop_per_image(model) -> float:
@@ -113,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
                 bn = "fused BN" if fused else "Keras BN"
                 config = dataclasses.replace(recipe, precision=precision, fused_batchnorm=fused)
                 cases[f"{name}, {precision}, {bn}"] = (package_step(config, x), images)
+    fastest = dataclasses.replace(TrainConfig.fast(), precision="bf16", fused_batchnorm=True)
+    cases["TrainConfig.fast(), bf16, fused BN, validate_inputs"] = (
+        package_step(dataclasses.replace(fastest, validate_inputs=True), x), 1200)
     cases["article code, bf16"] = (article_step(x, x_view, True), 2000)
 
     for run, _ in cases.values():  # trace, optimise and warm up every step first
@@ -138,22 +153,13 @@ def main(argv: list[str] | None = None) -> int:
               "reps": args.reps, "forward_mflop_per_image": round(flop / 1e6, 2),
               "pairs_per_step": 1000, "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    tmp.replace(args.out)
-    print(table(result))
+    atomic_write_text(args.out, json.dumps(result, indent=1))
+    if args.out == OUT:  # the package's copy (chapter 7 reads it, in Colab too) and the README
+        atomic_write_text(PACKAGE_COPY, json.dumps(result, indent=1))
+        update_readme(result)
+    print(speed_table(result))
     print(f"wrote {args.out}")
     return 0
-
-
-def table(result: dict) -> str:
-    """The Markdown table of a step_speed.json (the README's copy is made from it)."""
-    lines = ["| train step, 1000 pairs | s/step | images/s | GFLOP/s | vs the article's code |",
-             "|---|---|---|---|---|"]
-    for r in result["rows"]:
-        lines.append(f"| {r['step']} | {r['s_per_step']:.3f} | {r['images_per_s']:.0f} "
-                     f"| {r['gflop_per_s']:.0f} | {r['speedup_vs_article_code']:.2f}x |")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

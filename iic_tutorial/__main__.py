@@ -16,7 +16,7 @@ from . import _import_tensorflow_quietly
 _import_tensorflow_quietly()  # before .augment imports TensorFlow: no C++ start-up notices
 
 from .augment import TRANSFORMS, AugmentConfig  # noqa: E402
-from .runs import hardware, provenance  # noqa: E402,F401  (hardware: the CLI's old name)
+from .runs import atomic_save_weights, atomic_write_text, hardware, provenance  # noqa: E402,F401
 
 RECIPES = ("fast", "article")
 
@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batchnorm", choices=("fused", "keras"), default=None,
                    help="BatchNorm's training pass: TensorFlow's fused kernel (fast) or Keras's "
                         "own ops, as runs before the fused layer were trained (default fused)")
+    t.add_argument("--strategy", choices=("default", "mirrored"), default="default",
+                   help="tf.distribute strategy: mirrored trains on every local GPU (the IIC loss "
+                        "of the global batch, all-reduced before the logs); default: one device")
     t.add_argument("--train-on", choices=("all", "train"), default="all",
                    help="images to train on (without labels): all 70k, as the paper, or the 60k "
                         "training images only, as the article (default all)")
@@ -152,6 +155,15 @@ def config_from_args(args: argparse.Namespace) -> "TrainConfig":
     return dataclasses.replace(base, **changes)
 
 
+def _strategy(name: str):
+    """The tf.distribute strategy a --strategy name means (None: the default, one device)."""
+    if name == "default":
+        return None
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy()
+
+
 def _train(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -164,12 +176,23 @@ def _train(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
+    out = args.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / ".write-test", "")
+        (out / ".write-test").unlink()
+    except OSError as e:
+        print(f"error: cannot write to --out {out}: {e.strerror or e}", file=sys.stderr)
+        return 2
     (x_train, y_train), (x_test, y_test) = load_mnist(limit=args.limit)
     x_all = np.concatenate([x_train, x_test])  # IIC trains on every image, without labels
     x_fit = x_all if args.train_on == "all" else x_train
-    out = args.out
     if IICTrainer.exists(out):
-        trainer = IICTrainer.restore(out)
+        try:
+            trainer = IICTrainer.restore(out, strategy=_strategy(args.strategy))
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         if trainer.config != config:
             print(f"error: {out} holds a run with other settings; choose another --out", file=sys.stderr)
             return 2
@@ -179,14 +202,23 @@ def _train(args: argparse.Namespace) -> int:
             return 2
         print(f"Resuming {out} at step {int(trainer.step.numpy())}")
     else:
-        trainer = IICTrainer(config)
+        trainer = IICTrainer(config, strategy=_strategy(args.strategy))
         trainer.history["train_on"] = args.train_on
     num_steps = args.steps or int(np.ceil(args.epochs * trainer.steps_per_epoch(len(x_fit))))
-    trainer.fit(x_fit, num_steps=num_steps, x_eval=x_test, y_eval=y_test,
-                eval_every=args.eval_every, checkpoint_dir=out, progress=not args.quiet,
-                track_raw_bn=True)
+    try:
+        trainer.fit(x_fit, num_steps=num_steps, x_eval=x_test, y_eval=y_test,
+                    eval_every=args.eval_every, checkpoint_dir=out, progress=not args.quiet,
+                    track_raw_bn=True)
+    except RuntimeError as e:  # the folder is locked by another training
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (FloatingPointError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if trainer.interrupted:
+        return 130  # fit said where the checkpoint is; the same command resumes
     model = trainer.export_model()
-    model.save_weights(str(out / "model.weights.h5"))
+    atomic_save_weights(model, out / "model.weights.h5")
     final = trainer.history["evals"][-1]
     all70k = evaluate(model, x_all, np.concatenate([y_train, y_test]))
     result = {
@@ -210,7 +242,7 @@ def _train(args: argparse.Namespace) -> int:
                                          "nmi", "acc_over")}
                   for r in trainer.history["evals"]],
     }
-    (out / "result.json").write_text(json.dumps(result, indent=1))
+    atomic_write_text(out / "result.json", json.dumps(result, indent=1))
     print(f"Test accuracy {100 * final['acc']:.2f} %, all 70k {100 * all70k['acc']:.2f} %; "
           f"wrote {out / 'result.json'}")
     return 0
@@ -218,7 +250,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .data import load_mnist
-    from .model import create_model
+    from .model import create_model, load_weights
     from .train import evaluate
 
     if args.weights is None:
@@ -226,11 +258,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         model = load_pretrained()
     else:
-        if not args.weights.is_file():
-            print(f"error: no weights file at {args.weights}", file=sys.stderr)
+        try:
+            model = load_weights(create_model(), args.weights)
+        except (FileNotFoundError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
             return 2
-        model = create_model()
-        model.load_weights(str(args.weights))
     _, (x_test, y_test) = load_mnist(limit=args.limit)
     result = evaluate(model, x_test, y_test, bn=args.bn)
     if args.json:

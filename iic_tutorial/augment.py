@@ -297,6 +297,16 @@ class AugmentConfig:
         object.__setattr__(self, "scale", tuple(float(s) for s in self.scale))
 
     @classmethod
+    def fast(cls, erase_p: float = 0.0) -> "AugmentConfig":
+        """The fast recipe's view (the defaults of this class), by name.
+
+        Rotation up to 25 degrees on half of the images, zoom 1-1.5 and shifts
+        of up to 3 px, brightness/contrast jitter; ``erase_p`` adds random
+        erasing. Same as ``AugmentConfig(erase_p=erase_p)``.
+        """
+        return cls(erase_p=erase_p)
+
+    @classmethod
     def article(cls) -> "AugmentConfig":
         """The article's four transforms, all on: rotation, distortion, binarisation, noise.
 

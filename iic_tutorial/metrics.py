@@ -45,6 +45,11 @@ def contingency(
 ) -> np.ndarray:
     """Counts C[c, j] = #{n : y_true[n] = c and y_pred[n] = j}, shape (n_classes, k)."""
     y_true, y_pred = _check_labels(y_true, y_pred)
+    if k is not None and y_pred.max() >= k:
+        raise ValueError(f"k = {k} clusters, but y_pred holds cluster id {int(y_pred.max())}; "
+                         f"pass k >= {int(y_pred.max()) + 1} (or leave k out)")
+    if n_classes is not None and y_true.max() >= n_classes:
+        raise ValueError(f"n_classes = {n_classes}, but y_true holds class id {int(y_true.max())}")
     n_classes = int(max(n_classes or 0, y_true.max() + 1))
     k = int(max(k or 0, y_pred.max() + 1))
     C = np.zeros((n_classes, k), dtype=np.int64)

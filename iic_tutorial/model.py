@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-__all__ = ["create_model", "export_subheads", "BatchNormalization", "INPUT_SHAPE"]
+__all__ = ["create_model", "export_subheads", "load_weights", "BatchNormalization", "INPUT_SHAPE"]
 
 #: Images are float32 in [0, 1] with one channel.
 INPUT_SHAPE = (28, 28, 1)
@@ -66,7 +66,7 @@ def _head(h: keras.KerasTensor, k: int, name: str) -> keras.KerasTensor:
 
 def create_model(
     k: int = 10, k_over: int = 50, seed: int | None = None, num_subheads: int = 1,
-    fused_batchnorm: bool = True,
+    fused_batchnorm: bool = True, synchronized_batchnorm: bool = False,
 ) -> keras.Model:
     """The article's network with a k-cluster head and a k_over over-clustering head.
 
@@ -90,7 +90,11 @@ def create_model(
     ``fused_batchnorm`` (default True) builds the BatchNorm layers as
     :class:`BatchNormalization` of this module -- the same layer with a faster training
     pass; False gives plain ``keras.layers.BatchNormalization``, as the
-    article's code has. Weights load into either.
+    article's code has. Weights load into either. ``synchronized_batchnorm``
+    makes BatchNorm use the statistics of the global batch when training
+    under a ``tf.distribute`` strategy with several replicas (Keras's
+    ``synchronized=True``; an all-reduce per layer), instead of each replica's
+    own share of the batch.
     """
     if not isinstance(num_subheads, int) or num_subheads < 1:
         raise ValueError(f"num_subheads must be an integer >= 1; got {num_subheads!r}")
@@ -104,7 +108,7 @@ def create_model(
     h = x
     for i, filters in enumerate((32, 64, 128, 256)):
         h = layers.Conv2D(filters, 3, padding="same", name=f"conv{i + 1}")(h)
-        h = batchnorm(name=f"bn{i + 1}")(h)
+        h = batchnorm(name=f"bn{i + 1}", synchronized=synchronized_batchnorm)(h)
         h = layers.ReLU(name=f"relu{i + 1}")(h)
         if i < 3:
             h = layers.MaxPooling2D(2, name=f"pool{i + 1}")(h)
@@ -139,3 +143,35 @@ def export_subheads(model: keras.Model, i: int, j: int) -> keras.Model:
                 break
         layer.set_weights(model.get_layer(name).get_weights())
     return out
+
+
+def load_weights(model: keras.Model, path) -> keras.Model:
+    """Load a ``.weights.h5`` file into ``model``, or raise a ValueError that says what is wrong.
+
+    Keras alone answers a file that is not HDF5 with a raw h5py ``OSError``
+    and weights of another architecture with a list of layer names; here
+    both become one message naming the file and what was expected (a
+    ``.weights.h5`` file saved from :func:`create_model` with the same ``k``,
+    ``k_over`` and sub-heads). A missing file raises FileNotFoundError.
+    Returns ``model``.
+    """
+    import os
+    import warnings
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no weights file at {path}")
+    expected = (f"a .weights.h5 file saved from a network like this one "
+                f"({len(model.layers)} layers, outputs {[tuple(o.shape[1:]) for o in model.outputs]})")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)  # Keras warns, then half-loads, on some mismatches
+            model.load_weights(path)
+    except OSError as e:
+        raise ValueError(f"{path} is not a Keras weights file ({str(e).splitlines()[0]}); expected "
+                         f"{expected}") from e
+    except (ValueError, KeyError, UserWarning) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"{path} holds weights of another network ({first[:200]}); expected "
+                         f"{expected}") from e
+    return model

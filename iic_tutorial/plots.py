@@ -279,6 +279,7 @@ def plot_confusion(
     show_accuracy: bool = True,
     xlabel: str = "matched cluster",
     ylabel: str = "true digit",
+    cluster_names: Sequence[str] | None = None,
 ) -> Figure:
     """Confusion matrix heatmap: rows = true digit, columns = matched cluster.
 
@@ -290,9 +291,11 @@ def plot_confusion(
     sum_c C[c, c] / sum(C) (``"<title>: accuracy = 97.5 %"``); turn it off,
     and name the axes with ``xlabel`` and ``ylabel``, to draw any other
     contingency table (e.g. digits x clusters as numbered, whose diagonal
-    means nothing). ``annotate`` writes values in cells (default: when the
-    matrix has at most 12 columns). The figure is at most
-    :data:`MAX_WIDTH` inches wide. Returns the Figure.
+    means nothing). ``class_names`` names the rows and ``cluster_names`` the
+    columns (one name per column, each column ticked; by default the columns
+    are numbered, every column up to 20 and every few beyond). ``annotate``
+    writes values in cells (default: when the matrix has at most 12 columns).
+    The figure is at most :data:`MAX_WIDTH` inches wide. Returns the Figure.
     """
     C = np.asarray(C, dtype=np.float64)
     if C.ndim != 2 or C.size == 0:
@@ -308,8 +311,16 @@ def plot_confusion(
     ax.set_label("confusion")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    step = 1 if k <= 20 else int(math.ceil(k / 10))
-    ax.set_xticks(np.arange(0, k, step))
+    if cluster_names is None:
+        step = 1 if k <= 20 else int(math.ceil(k / 10))
+        ax.set_xticks(np.arange(0, k, step))
+    else:
+        if len(cluster_names) != k:
+            raise ValueError(
+                f"cluster_names needs one name per column of C ({k}); got {len(cluster_names)}"
+            )
+        ax.set_xticks(np.arange(k))
+        ax.set_xticklabels(cluster_names)
     ax.set_yticks(np.arange(n_classes))
     if class_names is not None:
         if len(class_names) != n_classes:

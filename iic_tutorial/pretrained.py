@@ -90,6 +90,18 @@ def head_restarts() -> dict:
     return _read_json("head_restarts.json", "head-restart results", "run benchmarks/head_restarts.py")
 
 
+def step_speed() -> dict:
+    """Seconds per training step, side by side (``benchmarks/step_speed.py``).
+
+    Keys: the run's ``command``, ``revision``, ``hardware``, ``threads``,
+    ``cpu_flags`` and ``rows``, one dict per timed step with ``step`` (its
+    name), ``s_per_step``, ``images_per_s``, ``gflop_per_s`` and
+    ``speedup_vs_article_code``. :func:`iic_tutorial.runs.speed_table`
+    formats it.
+    """
+    return _read_json("step_speed.json", "step-speed results", "run benchmarks/step_speed.py")
+
+
 def experiment_name(run_name: str) -> str:
     """The experiment a run belongs to: its name without the ``_s<seed>`` suffix.
 

@@ -13,7 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["provenance", "hardware", "git_revision", "threads"]
+__all__ = ["provenance", "hardware", "git_revision", "threads", "atomic_write_text", "atomic_save_weights",
+           "speed_table"]
 
 
 def _usable_cores() -> int:
@@ -71,3 +72,53 @@ def provenance(command: str) -> dict:
     """``{"command", "revision", "hardware", "date"}`` for a result made by ``command`` now."""
     return {"command": command, "revision": git_revision(), "hardware": hardware(),
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    A process killed at any moment leaves either the previous complete file
+    or the new complete one, never a half-written file.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def atomic_save_weights(model, path: str | os.PathLike) -> Path:
+    """``model.save_weights(path)`` through a temporary file and a rename (see :func:`atomic_write_text`)."""
+    path = Path(path)
+    if not path.name.endswith(".weights.h5"):
+        raise ValueError(f"weights files end in .weights.h5; got {path}")
+    tmp = path.with_name(f".{os.getpid()}.partial.{path.name}")
+    try:
+        model.save_weights(str(tmp))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def speed_table(result: dict) -> str:
+    """The Markdown table of a ``benchmarks/step_speed.py`` result (README and chapter 7 show it).
+
+    One row per timed train step: seconds per step of 1000 pairs (median of the
+    interleaved rounds), images through the network per second, achieved
+    GFLOP/s and the speed-up over the article's published code in the same run.
+    """
+    lines = ["| train step, 1000 pairs | s/step | images/s | GFLOP/s | vs the article's code |",
+             "|---|---|---|---|---|"]
+    for r in result["rows"]:
+        lines.append(f"| {r['step']} | {r['s_per_step']:.3f} | {r['images_per_s']:.0f} "
+                     f"| {r['gflop_per_s']:.0f} | {r['speedup_vs_article_code']:.2f}x |")
+    return "\n".join(lines)

@@ -25,9 +25,10 @@ import tensorflow as tf
 
 from .augment import AugmentConfig, compose
 from .information import entropy, mutual_information
-from .losses import iic_loss, joint_distribution
+from .losses import iic_loss, iic_loss_of_joint, joint_counts, joint_distribution, joint_from_counts
 from .metrics import cluster_accuracy, confusion_matrix, nmi
 from .model import create_model, export_subheads
+from .runs import atomic_write_text
 
 __all__ = [
     "TrainConfig",
@@ -94,6 +95,85 @@ def _onednn_bf16(on: bool):
         tf.config.optimizer.set_experimental_options({key: old})
 
 
+def _fault_point(where: str, directory: Path) -> None:
+    """Fault-injection hook for the tests: with ``IIC_TEST_PAUSE=<where>:<seconds>`` set, touch
+    ``directory/.paused-<where>`` and sleep here, so a test can kill the process at this point."""
+    spec = os.environ.get("IIC_TEST_PAUSE", "")
+    if spec.partition(":")[0] == where:
+        (Path(directory) / f".paused-{where}").touch()
+        time.sleep(float(spec.partition(":")[2] or 1))
+
+
+class _FolderLock:
+    """An exclusive lock on a checkpoint folder (``.lock``, ``fcntl.flock``) while a fit writes it.
+
+    The operating system releases it when the process ends, however it ends,
+    so a killed run never leaves a stale lock. (No locking where fcntl is
+    missing, i.e. on Windows.)
+    """
+
+    def __init__(self, directory: Path):
+        self.path = Path(directory) / ".lock"
+        self.file = None
+
+    def __enter__(self) -> "_FolderLock":
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(self.path, "a+")
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.seek(0)
+            owner = self.file.read().strip() or "unknown"
+            self.file.close()
+            self.file = None
+            raise RuntimeError(f"{self.path.parent} is in use by another training (pid {owner}); "
+                               "wait for it to finish or choose another folder") from None
+        self.file.seek(0)
+        self.file.truncate()
+        self.file.write(str(os.getpid()))
+        self.file.flush()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.file is not None:
+            self.file.close()  # closing releases the flock
+            self.file = None
+
+
+@contextlib.contextmanager
+def _deferred_sigint():
+    """Turn Ctrl-C (SIGINT) into a flag that ``fit`` checks between steps.
+
+    Yields a list that becomes non-empty on SIGINT, so the running step ends,
+    a checkpoint is written and ``fit`` returns, instead of a
+    KeyboardInterrupt in the middle of a step. A second Ctrl-C interrupts at
+    once. Outside the main thread (where signals cannot be caught) nothing
+    changes.
+    """
+    import signal
+    import threading
+
+    flag: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        if flag:
+            raise KeyboardInterrupt
+        flag.append(signum)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 #: Values of fields that runs saved before the field existed were made with.
 _LEGACY_DEFAULTS = {"precision": "fp32", "fused_batchnorm": False}
 
@@ -122,6 +202,9 @@ class TrainConfig:
     (:func:`resolve_precision`). fused_batchnorm: BatchNorm's training pass
     through TensorFlow's fused kernel (same maths, faster; False: Keras's own
     layer, as runs saved before this setting existed were trained).
+    validate_inputs: check inside the step that every z row is a
+    probability vector (``iic_loss(validate=True)``); off by default, since the
+    heads end in softmax and a NaN shows in the loss, which ``fit`` checks.
     """
 
     alpha: float = 1.0
@@ -140,6 +223,7 @@ class TrainConfig:
     seed: int = 0
     precision: str = "fp32"
     fused_batchnorm: bool = True
+    validate_inputs: bool = False
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -228,7 +312,13 @@ def _as_images(x: np.ndarray) -> np.ndarray:
     if x.ndim != 4 or x.shape[-1] != 1:
         raise ValueError(f"images must have shape (n, 28, 28) or (n, 28, 28, 1); got {x.shape}")
     x = x.astype(np.float32, copy=False)
-    if x.size and (x.min() < 0 or x.max() > 1):
+    if len(x) == 0:
+        raise ValueError("no images: x is empty")
+    finite = np.isfinite(x)
+    if not finite.all():
+        raise ValueError(f"images hold NaN or Inf ({int((~finite).sum())} pixels, first in image "
+                         f"{int(np.argmax(~finite.reshape(len(x), -1).all(axis=1)))}); clean the data first")
+    if x.min() < 0 or x.max() > 1:
         raise ValueError(f"float images must lie in [0, 1]; got [{x.min():.3g}, {x.max():.3g}]")
     return x
 
@@ -296,8 +386,11 @@ def evaluate(
     and NMI of the k head, many-to-one accuracy of the over-clustering head,
     and the confusion matrix (classes x clusters, matched order), as lists.
     """
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != len(x):
+        raise ValueError(f"y must hold one label per image: {len(x)} images but labels of shape {y.shape}")
     z, z_over = predict(model, x, batch_size, bn)[:2]
-    y = np.asarray(y).astype(np.int64)
+    y = y.astype(np.int64)
     pred, pred_over = z.argmax(1), z_over.argmax(1)
     return {
         "acc": cluster_accuracy(y, pred),
@@ -320,26 +413,43 @@ class IICTrainer:
     and one record per evaluation in ``history["evals"]`` (step, epoch, wall
     time, the joint P of the k head of the last step and its mutual
     information ``mi`` in nats -- a label-free score comparable across alpha
-    -- and accuracy/NMI/confusion when labels were given). ``save``/``restore`` write and read a checkpoint folder; a
-    restored trainer continues where it stopped.
+    -- and accuracy/NMI/confusion when labels were given). ``save``/``restore``
+    write and read a checkpoint folder; a restored trainer continues where it
+    stopped.
+
+    ``strategy``: any ``tf.distribute.Strategy`` (MirroredStrategy for the
+    GPUs of one machine, ...); the model and optimizer are built in its scope
+    and each step splits the batch over its replicas, with the IIC loss of
+    the global batch (:meth:`_distributed_step_fn`). Default: one device.
+    ``tests/test_distributed.py`` checks on logical CPU devices that the
+    distributed step equals the single-device step.
     """
 
-    def __init__(self, config: TrainConfig | None = None, model: keras.Model | None = None):
+    def __init__(self, config: TrainConfig | None = None, model: keras.Model | None = None,
+                 strategy: tf.distribute.Strategy | None = None):
         self.config = config or TrainConfig()
         c = self.config
-        self.model = model or create_model(c.k, c.k_over, seed=c.seed, num_subheads=c.num_subheads,
-                                           fused_batchnorm=c.fused_batchnorm)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        with self.strategy.scope():  # a model passed in must have been built in this scope too
+            self.model = model or create_model(c.k, c.k_over, seed=c.seed, num_subheads=c.num_subheads,
+                                               fused_batchnorm=c.fused_batchnorm)
+            lr = c.lr
+            if c.lr_drop_step:  # counted by the optimizer's own step counter, so resumes keep it
+                lr = keras.optimizers.schedules.PiecewiseConstantDecay([c.lr_drop_step], [c.lr, c.lr / 10])
+            self.optimizer = keras.optimizers.Adam(learning_rate=lr)
+            self.optimizer.build(self.model.trainable_variables)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.precision = resolve_precision(c.precision)  # what "auto" means on this machine
-        lr = c.lr
-        if c.lr_drop_step:  # counted by the optimizer's own step counter, so resumes keep it
-            lr = keras.optimizers.schedules.PiecewiseConstantDecay([c.lr_drop_step], [c.lr, c.lr / 10])
-        self.optimizer = keras.optimizers.Adam(learning_rate=lr)
-        self.optimizer.build(self.model.trainable_variables)
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        replicas = self.strategy.num_replicas_in_sync
+        if replicas > 1 and c.images_per_step % replicas:
+            raise ValueError(f"images per step ({c.images_per_step}) must be a multiple of the "
+                             f"{replicas} replicas of the strategy")
         self.history: dict = {"step": [], "loss": [], "loss_k": [], "loss_over": [], "evals": []}
+        self.interrupted = False  # whether the last fit stopped early on Ctrl-C (SIGINT)
         self.wall_time = 0.0  # seconds spent training in fit, summed over resumed runs
         self.eval_time = 0.0  # seconds spent evaluating and checkpointing in fit (not in wall_time)
-        self._train_step = tf.function(self._step_fn, reduce_retracing=True)
+        step_fn = self._step_fn if replicas == 1 else self._distributed_step_fn
+        self._train_step = tf.function(step_fn, reduce_retracing=True)
 
     # ----------------------------------------------------------------- step
     def _step_fn(self, x: tf.Tensor, seed: tf.Tensor, alpha: tf.Tensor, alpha_over: tf.Tensor):
@@ -360,7 +470,7 @@ class IICTrainer:
                 z_all = [tf.cast(z, tf.float64) for z in z_all]
                 z_prime_all = [tf.cast(z, tf.float64) for z in z_prime_all]
             weights = [alpha] * h + [alpha_over] * h
-            losses = tf.stack([tf.cast(iic_loss(z, zp, a), tf.float32)
+            losses = tf.stack([tf.cast(iic_loss(z, zp, a, validate=c.validate_inputs), tf.float32)
                                for z, zp, a in zip(z_all, z_prime_all, weights)])
             loss_k, loss_over = tf.reduce_mean(losses[:h]), tf.reduce_mean(losses[h:])
             loss = (loss_k + loss_over) / 2.0 if c.over_clustering else loss_k
@@ -371,19 +481,89 @@ class IICTrainer:
         )
         P, P_over = (tf.stack([joint_distribution(z, zp) for z, zp in zip(z_all[s], z_prime_all[s])])
                      for s in (slice(0, h), slice(h, 2 * h)))
-        return loss, loss_k, loss_over, losses, P, P_over
+        # a NaN can hide from the loss (ReLU and max-pooling drop it) but not from the weights
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in variables]
+                               + [tf.math.is_finite(loss)])
+        return loss, loss_k, loss_over, losses, P, P_over, finite
+
+    def _distributed_step_fn(self, x: tf.Tensor, seed: tf.Tensor, alpha: tf.Tensor,
+                             alpha_over: tf.Tensor):
+        """The step of :meth:`_step_fn` on several replicas, with the loss of the GLOBAL batch.
+
+        The views are made for the whole batch, exactly as on one device; then
+        replica r takes images [r m, (r + 1) m) (m = images per replica) and
+        their views. IIC's loss is not a mean over examples -- P is a
+        statistic of the whole batch -- so each replica computes its (k, k)
+        counts sum_b outer(z_b, z'_b), the counts are all-reduced (summed)
+        across replicas BEFORE symmetrising, normalising and taking logs, and
+        every replica then holds the loss of the global batch. The gradient
+        of the all-reduce is an all-reduce of the gradients, so each replica
+        divides the loss by the number of replicas, and the optimizer's sum
+        over replicas gives exactly the single-device gradient. (BatchNorm
+        uses each replica's own batch statistics unless the model was built
+        with ``create_model(synchronized_batchnorm=True)``.)
+        """
+        c, strategy = self.config, self.strategy
+        n = strategy.num_replicas_in_sync
+        seeds = tf.random.experimental.stateless_split(seed, num=2)
+        x_rep = tf.repeat(x, c.copies, axis=0)
+        x_prime = compose(x_rep, c.view, seeds[1])
+        x_view = x if c.view_x is None else compose(x_rep, c.view_x, seeds[0])
+        h = c.num_subheads
+
+        def replica(x, x_view, x_prime, alpha, alpha_over):
+            ctx = tf.distribute.get_replica_context()
+            r = ctx.replica_id_in_sync_group
+            m, mv = tf.shape(x)[0] // n, tf.shape(x_view)[0] // n
+            mp = tf.shape(x_prime)[0] // n
+            with tf.GradientTape() as tape:
+                if c.view_x is None:
+                    z_all = [tf.repeat(z, c.copies, axis=0)
+                             for z in self.model(x[r * m:(r + 1) * m], training=True)]
+                else:
+                    z_all = self.model(x_view[r * mv:(r + 1) * mv], training=True)
+                z_prime_all = self.model(x_prime[r * mp:(r + 1) * mp], training=True)
+                if self.precision == "bf16":
+                    z_all = [tf.cast(z, tf.float64) for z in z_all]
+                    z_prime_all = [tf.cast(z, tf.float64) for z in z_prime_all]
+                counts = [ctx.all_reduce(tf.distribute.ReduceOp.SUM, joint_counts(z, zp))
+                          for z, zp in zip(z_all, z_prime_all)]
+                joints = [joint_from_counts(C) for C in counts]
+                weights = [alpha] * h + [alpha_over] * h
+                losses = tf.stack([tf.cast(iic_loss_of_joint(P, a), tf.float32)
+                                   for P, a in zip(joints, weights)])
+                loss_k, loss_over = tf.reduce_mean(losses[:h]), tf.reduce_mean(losses[h:])
+                loss = (loss_k + loss_over) / 2.0 if c.over_clustering else loss_k
+                scaled = loss / n
+            variables = self.model.trainable_variables
+            grads = tape.gradient(scaled, variables)
+            self.optimizer.apply_gradients(
+                [(g, v) for g, v in zip(grads, variables) if g is not None])
+            finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in variables]
+                                   + [tf.math.is_finite(loss)])
+            return loss, loss_k, loss_over, losses, tf.stack(joints[:h]), tf.stack(joints[h:]), finite
+
+        out = strategy.run(replica, args=(x, x_view, x_prime, alpha, alpha_over))
+        first = [strategy.experimental_local_results(t)[0] for t in out[:-1]]  # all replicas agree
+        finite = tf.reduce_all(tf.stack(strategy.experimental_local_results(out[-1])))
+        return (*first, finite)
 
     def train_step(self, x: np.ndarray) -> dict:
-        """One optimisation step on images x (images_per_step of them). Returns the losses and P."""
+        """One optimisation step on images x (images_per_step of them). Returns the losses and P.
+
+        Raises FloatingPointError when the loss or any weight is no longer finite.
+        """
         step = int(self.step.numpy())
         seed = tf.constant([self.config.seed, step], dtype=tf.int64)
         alpha = tf.constant(self.config.alpha_at(step), dtype=tf.float32)
         alpha_over = tf.constant(self.config.alpha_at(step, over=True), dtype=tf.float32)
         with _onednn_bf16(self.precision == "bf16"):
-            loss, loss_k, loss_over, losses, P, P_over = self._train_step(
+            loss, loss_k, loss_over, losses, P, P_over, finite = self._train_step(
                 tf.convert_to_tensor(x), seed, alpha, alpha_over)
         self.step.assign_add(1)
         out = {"loss": float(loss), "loss_k": float(loss_k), "loss_over": float(loss_over)}
+        if not bool(finite):
+            raise FloatingPointError(self._diverged_message(out["loss"], step + 1))
         self.history["step"].append(int(self.step.numpy()))
         for key, value in out.items():
             self.history[key].append(value)
@@ -465,34 +645,58 @@ class IICTrainer:
             raise ValueError("y_eval needs x_eval: the images whose labels they are")
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=num_steps, initial=start, disable=not progress, unit="step",
-                   dynamic_ncols=True, leave=True)
-        t0 = time.perf_counter() - self.wall_time
-        last = None
-        try:
-            for step in range(start, num_steps):
-                last = self.train_step(x[self._batch_indices(len(x), step)])
-                bar.update(1)
-                bar.set_postfix(loss=f"{last['loss']:.3f}")
-                done = step + 1
-                if done % eval_every == 0 or done == num_steps:
+        lock = _FolderLock(Path(checkpoint_dir)) if checkpoint_dir is not None else contextlib.nullcontext()
+        with lock, _deferred_sigint() as interrupted:
+            self.interrupted = False
+            bar = tqdm(total=num_steps, initial=start, disable=not progress, unit="step",
+                       dynamic_ncols=True, leave=True)
+            t0 = time.perf_counter() - self.wall_time
+            try:
+                for step in range(start, num_steps):
+                    try:
+                        last = self.train_step(x[self._batch_indices(len(x), step)])
+                    except FloatingPointError as e:
+                        if checkpoint_dir is not None and IICTrainer.exists(checkpoint_dir):
+                            raise FloatingPointError(
+                                f"{e}; the last good checkpoint in {checkpoint_dir} is kept") from None
+                        raise
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{last['loss']:.3f}")
+                    done = step + 1
                     self.wall_time = time.perf_counter() - t0
-                    t_eval = time.perf_counter()
-                    record = self._evaluate(x, x_eval, y_eval, last, per_epoch,
-                                            recalibrate_on, track_raw_bn)
-                    if "acc" in record:
-                        bar.set_postfix(loss=f"{last['loss']:.3f}", acc=f"{record['acc']:.3f}")
-                    for callback in callbacks:
-                        callback(self, record)
-                    if checkpoint_dir is not None:
-                        self.save(checkpoint_dir)
-                    self.eval_time += time.perf_counter() - t_eval
-                    t0 = time.perf_counter() - self.wall_time  # evaluation is not training time
-        finally:
-            bar.close()
+                    if done % eval_every == 0 or done == num_steps:
+                        t_eval = time.perf_counter()
+                        record = self._evaluate(x, x_eval, y_eval, last, per_epoch,
+                                                recalibrate_on, track_raw_bn)
+                        if "acc" in record:
+                            bar.set_postfix(loss=f"{last['loss']:.3f}", acc=f"{record['acc']:.3f}")
+                        for callback in callbacks:
+                            callback(self, record)
+                        if checkpoint_dir is not None:
+                            self.save(checkpoint_dir)
+                        self.eval_time += time.perf_counter() - t_eval
+                        t0 = time.perf_counter() - self.wall_time  # evaluation is not training time
+                    if interrupted and done < num_steps:
+                        self.interrupted = True
+                        break
+            finally:
+                bar.close()
+            if self.interrupted:
+                where = ""
+                if checkpoint_dir is not None:
+                    self.save(checkpoint_dir)
+                    where = f"; checkpoint saved in {checkpoint_dir}"
+                print(f"Interrupted at step {int(self.step.numpy())}{where}. "
+                      "Call fit again (or run the same command) to continue.")
+                return self.history
         if verbose and self.history["evals"]:
             print(self.summary())
         return self.history
+
+    def _diverged_message(self, loss: float, step: int) -> str:
+        return (f"training diverged at step {step} (loss {loss}, weights or loss not finite): "
+                "stopped before saving these weights, which are no longer usable. Check the "
+                f"images for NaN/Inf or lower the learning rate (lr = {self.config.lr:g})")
 
     def _evaluate(self, x, x_eval, y_eval, last, per_epoch, recalibrate_on, track_raw_bn) -> dict:
         step = int(self.step.numpy())
@@ -539,28 +743,76 @@ class IICTrainer:
         return tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, step=self.step)
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write weights, optimizer state, step, config and history to a folder."""
+        """Write weights, optimizer state, step, config and history to a folder.
+
+        Safe against a kill at any moment: the checkpoint files get a new name
+        (``ckpt-STEP-ID.*``), then ``state.json``, which names them, is
+        replaced atomically, and only then are older checkpoint files removed.
+        So the folder always holds one complete, consistent checkpoint. A
+        folder that cannot be written raises ``OSError`` naming it.
+        """
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self._checkpoint().write(str(directory / "ckpt"))
-        state = {"config": self.config.to_dict(), "history": self.history,
-                 "wall_time": self.wall_time, "eval_time": self.eval_time}
-        tmp = directory / "state.json.tmp"
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, directory / "state.json")
+        step = int(self.step.numpy())
+        name = f"ckpt-{step}-{time.time_ns() % 10**12:012d}"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._checkpoint().write(str(directory / name))
+            _fault_point("save", directory)
+            state = {"format": 2, "checkpoint": name, "step": step,
+                     "config": self.config.to_dict(), "history": self.history,
+                     "wall_time": self.wall_time, "eval_time": self.eval_time}
+            atomic_write_text(directory / "state.json", json.dumps(state))
+        except OSError as e:
+            raise OSError(e.errno, f"could not write a checkpoint to {directory}: "
+                          f"{e.strerror or e}. Free some space or choose another folder; the "
+                          "previous checkpoint there, if any, is intact") from e
+        for old in directory.glob("ckpt*"):
+            if not old.name.startswith(name + "."):
+                old.unlink(missing_ok=True)
         return directory
 
     @classmethod
-    def restore(cls, directory: str | os.PathLike) -> "IICTrainer":
-        """A trainer rebuilt from :meth:`save`'s folder; ``fit`` continues from its step."""
+    def restore(cls, directory: str | os.PathLike,
+                strategy: tf.distribute.Strategy | None = None) -> "IICTrainer":
+        """A trainer rebuilt from :meth:`save`'s folder; ``fit`` continues from its step.
+
+        ``strategy``: train on under this tf.distribute strategy (a checkpoint
+        does not depend on the strategy it was written under).
+
+        Raises FileNotFoundError for a folder without a checkpoint and
+        ValueError (naming the file and the problem) for a damaged one: a
+        ``state.json`` that does not parse, checkpoint files that are missing,
+        truncated or of another network, or a step that does not match the
+        state (files mixed from two runs) -- never a half-loaded model.
+        """
         directory = Path(directory)
         state_file = directory / "state.json"
         if not state_file.is_file():
             raise FileNotFoundError(f"no checkpoint in {directory} (missing state.json); train with checkpoint_dir first")
-        state = json.loads(state_file.read_text())
-        trainer = cls(TrainConfig.from_dict(state["config"]))
-        trainer._checkpoint().read(str(directory / "ckpt")).assert_consumed()
-        trainer.history = state["history"]
+        try:
+            state = json.loads(state_file.read_text())
+            config = TrainConfig.from_dict(state["config"])
+            history = state["history"]
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"{state_file} is not a readable training state ({type(e).__name__}: "
+                             f"{e}); the folder is damaged: delete it or choose another folder") from e
+        name = state.get("checkpoint", "ckpt")  # "ckpt": folders written before format 2
+        prefix = directory / name
+        if not Path(f"{prefix}.index").is_file():
+            raise ValueError(f"{state_file} names checkpoint {name!r}, but {prefix}.index is missing: "
+                             "the folder is incomplete or mixed from two runs")
+        trainer = cls(config, strategy=strategy)
+        try:
+            trainer._checkpoint().read(str(prefix)).assert_consumed()
+        except Exception as e:  # OpError, IndexError ("read less bytes"), AssertionError, ...
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ValueError(f"checkpoint {prefix} could not be read ({type(e).__name__}: {first[:200]}); "
+                             "it is truncated, damaged or of another network") from e
+        expected = state.get("step", history["step"][-1] if history.get("step") else 0)
+        if int(trainer.step.numpy()) != expected:
+            raise ValueError(f"{directory} mixes two saves: state.json is at step {expected} but "
+                             f"checkpoint {name!r} at step {int(trainer.step.numpy())}")
+        trainer.history = history
         trainer.wall_time = state.get("wall_time", 0.0)
         trainer.eval_time = state.get("eval_time", 0.0)
         return trainer

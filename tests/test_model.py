@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -58,3 +59,42 @@ def test_subheads_and_export_reproduce_the_chosen_pair(digits):
     assert exported.count_params() == create_model().count_params()
     with pytest.raises(ValueError, match=r"sub-head indices must lie in \[0, 3\)"):
         export_subheads(model, 3, 0)
+
+
+def test_fused_batchnorm_is_keras_batchnorm_to_round_off():
+    import tensorflow as tf
+
+    from iic_tutorial.model import BatchNormalization
+
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(2, 3, (64, 7, 7, 16)).astype(np.float32))
+    w = tf.constant(rng.normal(size=(64, 7, 7, 16)).astype(np.float32))
+    gamma = rng.normal(size=16).astype(np.float32)
+    out = []
+    for cls in (keras.layers.BatchNormalization, BatchNormalization):
+        layer = cls(momentum=0.9)
+        layer.build(x.shape)
+        layer.gamma.assign(gamma)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, training=True)
+            s = tf.reduce_sum(y * w)
+        grads = tape.gradient(s, [x, layer.gamma, layer.beta])
+        out.append([y, *grads, layer.moving_mean, layer.moving_variance,
+                    layer(x, training=False)])
+    for a, b in zip(*out):
+        a, b = np.asarray(a), np.asarray(b)
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5 * np.abs(a).max())
+    assert not np.allclose(out[0][4], 0)  # the moving mean really moved
+
+
+def test_weights_load_into_either_batchnorm(tmp_path):
+    from iic_tutorial.model import BatchNormalization
+
+    keras_bn = create_model(seed=1, fused_batchnorm=False)
+    keras_bn.save_weights(str(tmp_path / "a.weights.h5"))
+    fused = create_model(seed=2)
+    assert isinstance(fused.get_layer("bn1"), BatchNormalization)
+    fused.load_weights(str(tmp_path / "a.weights.h5"))
+    for u, v in zip(keras_bn.get_weights(), fused.get_weights()):
+        np.testing.assert_array_equal(u, v)

@@ -54,3 +54,21 @@ def test_time_to_accuracy_reads_the_curve(collect):
 def test_mean_std_uses_the_sample_std(collect):
     assert collect.mean_std([0.97, 0.98, 0.99]) == "98.00 ± 1.00 %"
     assert collect.mean_std([0.9721]) == "97.2 %"
+
+
+def test_step_speed_result_is_complete_and_shown_in_the_readme():
+    from iic_tutorial.pretrained import step_speed
+    from iic_tutorial.runs import speed_table
+
+    result = json.loads((ROOT / "results" / "step_speed.json").read_text())
+    assert step_speed() == result  # the package copy is the results file
+    assert result["command"].startswith("python benchmarks/step_speed.py")
+    assert result["revision"] and result["hardware"] and result["threads"]["usable_cores"] >= 1
+    names = [r["step"] for r in result["rows"]]
+    assert names[0] == "article code, fp32" and len(set(names)) == len(names)
+    for r in result["rows"]:  # ratios follow from the medians of the same run
+        assert abs(r["speedup_vs_article_code"] - result["rows"][0]["s_per_step"] / r["s_per_step"]) < 2e-3
+        assert len(r["all_times_s"]) == result["reps"]
+    readme = (ROOT / "README.md").read_text()
+    between = readme.split("<!-- step-speed:begin -->", 1)[1].split("<!-- step-speed:end -->", 1)[0]
+    assert between.strip() == speed_table(result)

@@ -173,3 +173,50 @@ def test_summary_is_one_short_line(trained):
     line = trained.summary()
     assert "\n" not in line and len(line) <= 80, line
     assert line.startswith("step 30 (") and "accuracy" in line
+
+
+def test_bf16_is_scoped_to_its_own_steps(digits):
+    from iic_tutorial.train import _cpu_has_bf16
+
+    x = digits[0][:150]
+
+    def losses(precision):
+        trainer = IICTrainer(small_config(precision=precision))
+        return [trainer.train_step(x[i * 50:(i + 1) * 50])["loss"] for i in range(3)]
+
+    before = losses("fp32")
+    bf16 = losses("bf16")
+    assert losses("fp32") == before  # an fp32 trainer after a bf16 one: bit for bit the same
+    if _cpu_has_bf16():
+        assert bf16 != before  # the rewrite really ran
+        assert np.allclose(bf16, before, atol=0.05)  # and is a small change of numerics
+
+
+def test_under_bf16_the_joint_p_is_computed_in_float64():
+    import tensorflow as tf
+
+    from iic_tutorial.losses import joint_distribution
+    from iic_tutorial.train import _cpu_has_bf16, _onednn_bf16
+
+    rng = np.random.default_rng(0)
+    z = tf.nn.softmax(rng.normal(size=(1000, 10)) * 3).numpy()
+    zp = tf.nn.softmax(rng.normal(size=(1000, 10)) * 3).numpy()
+    exact = z.T @ zp
+    exact = (exact + exact.T) / 2
+    exact /= exact.sum()
+    with _onednn_bf16(True):
+        p64 = tf.function(joint_distribution)(z, zp).numpy()
+        p32 = tf.function(joint_distribution)(z.astype(np.float32), zp.astype(np.float32)).numpy()
+    np.testing.assert_allclose(p64, exact, rtol=1e-12)
+    if _cpu_has_bf16():  # why the train step casts to float64: float32 P would be rounded
+        assert np.abs(p32 - exact).max() / exact.max() > 1e-3
+
+
+def test_legacy_configs_read_as_they_were_trained():
+    c = TrainConfig.fast().to_dict()
+    for key in ("precision", "fused_batchnorm", "validate_inputs"):
+        c.pop(key)
+    old = TrainConfig.from_dict(c)
+    assert old.precision == "fp32" and old.fused_batchnorm is False and old.validate_inputs is False
+    with pytest.raises(ValueError, match="precision must be one of"):
+        TrainConfig(precision="fp16")
