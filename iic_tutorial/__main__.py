@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train only the k head (the over-clustering head is not in the loss)")
     t.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
                    help="numerics of the train step: bf16 runs convolutions and matmuls in "
-                        "bfloat16 (P and the loss stay in full precision), auto picks bf16 on a CPU with "
+                        "bfloat16 (P and the loss in float64), auto picks bf16 on a CPU with "
                         "bfloat16 hardware (default: the recipe's)")
     t.add_argument("--batchnorm", choices=("fused", "keras"), default=None,
                    help="BatchNorm's training pass: TensorFlow's fused kernel (fast) or Keras's "
