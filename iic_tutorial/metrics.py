@@ -84,7 +84,7 @@ def cluster_accuracy(
 
     y_true: (n,) class ids; y_pred: (n,) cluster ids (any number of clusters).
     Returns a float in [0, 1]. With many_to_one=True every cluster votes for
-    its majority class, which can only score higher than one-to-one.
+    its majority class, which is never lower than one-to-one.
     """
     y_true, y_pred = _check_labels(y_true, y_pred)
     mapping = match_clusters(y_true, y_pred, many_to_one=many_to_one)

@@ -881,10 +881,10 @@ def plot_runs(
     Each run's ``curve`` holds one record per evaluation; ``y`` is the record
     key to draw (``"acc"`` and ``"acc_over"`` are shown in %, others as they
     are, e.g. ``"loss_k"`` or ``"mi"`` in nats) against training ``x``:
-    ``"minutes"`` of wall time or ``"step"``. Returns the Figure.
+    ``"minutes"`` of wall time, ``"step"`` or ``"epoch"``. Returns the Figure.
     """
-    if x not in ("minutes", "step"):
-        raise ValueError(f"x must be 'minutes' or 'step'; got {x!r}")
+    if x not in ("minutes", "step", "epoch"):
+        raise ValueError(f"x must be 'minutes', 'step' or 'epoch'; got {x!r}")
     fig, ax = _new_ax(ax, (6.0, 3.6))
     labels = list(labels) if labels is not None else [r.get("name", str(i)) for i, r in enumerate(runs)]
     if len(labels) != len(runs):
@@ -892,11 +892,14 @@ def plot_runs(
     scale = 100.0 if y in ("acc", "acc_over", "acc_raw_bn") else 1.0
     for i, (run, label) in enumerate(zip(runs, labels)):
         curve = [p for p in run["curve"] if p.get(y) is not None]
-        xs = [p["wall_time"] / 60 if x == "minutes" else p["step"] for p in curve]
+        xs = [p["wall_time"] / 60 if x == "minutes" else p[x] for p in curve]
         ax.plot(xs, [scale * p[y] for p in curve], marker=".", color=f"C{i % 10}", label=label)
-    ax.set_xlabel("training time (min)" if x == "minutes" else "training step", fontsize=TICK_SIZE + 1)
+    xlabels = {"minutes": "training time (min)", "step": "training step", "epoch": "epoch"}
+    ax.set_xlabel(xlabels[x], fontsize=TICK_SIZE + 1)
     names = {"acc": "test accuracy (%)", "acc_over": "over-clusters, many-to-one (%)",
-             "mi": "I(Z; Z') (nats)", "loss_k": "loss of the k head (nats)"}
+             "mi": "I(Z; Z') (nats)", "loss_k": "loss of the k head (nats)",
+             "mi_over": "I(Z; Z') of the 50-cluster head (nats)", "H": "H(Z) (nats)",
+             "H_over": "H(Z) of the 50-cluster head (nats)"}
     ax.set_ylabel(names.get(y, y), fontsize=TICK_SIZE + 1)
     if scale == 100.0:
         ax.set_ylim(0, 100)

@@ -25,8 +25,8 @@ import tensorflow as tf
 
 from .augment import AugmentConfig, compose
 from .information import entropy, mutual_information
-from .losses import (BF16_ROW_SUM_TOLERANCE, ROW_SUM_TOLERANCE, iic_loss, iic_loss_of_joint,
-                     joint_counts, joint_distribution, joint_from_counts)
+from .losses import (BF16_ROW_SUM_TOLERANCE, ROW_SUM_TOLERANCE, check_probabilities,
+                     iic_loss_of_joint, joint_counts, joint_from_counts)
 from .metrics import cluster_accuracy, confusion_matrix, nmi
 from .model import create_model, export_subheads
 from .runs import atomic_write_text
@@ -455,101 +455,124 @@ class IICTrainer:
         self._train_step = tf.function(step_fn, reduce_retracing=True)
 
     # ----------------------------------------------------------------- step
-    def _step_fn(self, x: tf.Tensor, seed: tf.Tensor, alpha: tf.Tensor, alpha_over: tf.Tensor):
+    def _views(self, x: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """(x_view, x_prime) for a step's images x (m, 28, 28, 1), made in the graph.
+
+        x_prime: ``copies`` views of each image (m * copies, image-major);
+        x_view: x itself when ``view_x`` is None (its forward pass then runs
+        once per image), else ``copies`` views of x by ``view_x``.
+        """
         c = self.config
         seeds = tf.random.experimental.stateless_split(seed, num=2)
         x_rep = tf.repeat(x, c.copies, axis=0)
         x_prime = compose(x_rep, c.view, seeds[1])
+        x_view = x if c.view_x is None else compose(x_rep, c.view_x, seeds[0])
+        return x_view, x_prime
+
+    def _losses(self, x_view: tf.Tensor, x_prime: tf.Tensor, alpha: tf.Tensor,
+                alpha_over: tf.Tensor, reduce_counts: Callable[[tf.Tensor], tf.Tensor]):
+        """Both heads' outputs and IIC losses for a batch of views (inside a GradientTape).
+
+        The (k, k) counts sum_b outer(z_b, z'_b) of every (sub-)head pass through
+        ``reduce_counts`` before they become P: the identity on one device, an
+        all-reduce (sum) over the replicas of a strategy, so that P -- and the
+        loss -- are those of the global batch. Returns ``(loss, loss_k,
+        loss_over, losses, joints)``: the loss to minimise (mean of the two
+        heads' losses, or the k head's alone), each head's mean over its
+        sub-heads, every sub-head's loss (2 h,) and their joints P.
+        """
+        c = self.config
         h = c.num_subheads
-        with tf.GradientTape() as tape:
-            if c.view_x is None:
-                z_all = [tf.repeat(z, c.copies, axis=0) for z in self.model(x, training=True)]
-            else:
-                z_all = self.model(compose(x_rep, c.view_x, seeds[0]), training=True)
-            z_prime_all = self.model(x_prime, training=True)
-            if self.precision == "bf16":
-                # the bf16 rewrite would round the matmul inside P to bfloat16 (0.4 %
-                # off, measured); it leaves float64 alone, so P and the loss go there.
-                # (The softmax itself runs in bfloat16: rows sum to 1 within ~3e-3.)
-                z_all = [tf.cast(z, tf.float64) for z in z_all]
-                z_prime_all = [tf.cast(z, tf.float64) for z in z_prime_all]
-            weights = [alpha] * h + [alpha_over] * h
-            tolerance = BF16_ROW_SUM_TOLERANCE if self.precision == "bf16" else ROW_SUM_TOLERANCE
-            losses = tf.stack([tf.cast(iic_loss(z, zp, a, validate=c.validate_inputs,
-                                                row_tolerance=tolerance), tf.float32)
-                               for z, zp, a in zip(z_all, z_prime_all, weights)])
-            loss_k, loss_over = tf.reduce_mean(losses[:h]), tf.reduce_mean(losses[h:])
-            loss = (loss_k + loss_over) / 2.0 if c.over_clustering else loss_k
+        if c.view_x is None:
+            z_all = [tf.repeat(z, c.copies, axis=0) for z in self.model(x_view, training=True)]
+        else:
+            z_all = self.model(x_view, training=True)
+        z_prime_all = self.model(x_prime, training=True)
+        tolerance = ROW_SUM_TOLERANCE
+        if self.precision == "bf16":
+            # the bf16 rewrite would round the matmul inside P to bfloat16 (0.4 %
+            # off, measured); it leaves float64 alone, so P and the loss go there.
+            # (The softmax itself runs in bfloat16: rows sum to 1 within ~3e-3.)
+            z_all = [tf.cast(z, tf.float64) for z in z_all]
+            z_prime_all = [tf.cast(z, tf.float64) for z in z_prime_all]
+            tolerance = BF16_ROW_SUM_TOLERANCE
+        if c.validate_inputs:
+            for z, z_prime in zip(z_all, z_prime_all):
+                check_probabilities(z, "z", tolerance)
+                check_probabilities(z_prime, "z_prime", tolerance)
+        joints = [joint_from_counts(reduce_counts(joint_counts(z, zp)))
+                  for z, zp in zip(z_all, z_prime_all)]
+        weights = [alpha] * h + [alpha_over] * h
+        losses = tf.stack([tf.cast(iic_loss_of_joint(P, a), tf.float32)
+                           for P, a in zip(joints, weights)])
+        loss_k, loss_over = tf.reduce_mean(losses[:h]), tf.reduce_mean(losses[h:])
+        loss = (loss_k + loss_over) / 2.0 if c.over_clustering else loss_k
+        return loss, loss_k, loss_over, losses, joints
+
+    def _apply(self, tape: tf.GradientTape, objective: tf.Tensor, loss: tf.Tensor) -> tf.Tensor:
+        """One Adam update along the gradient of ``objective``; returns whether all is finite.
+
+        A NaN can hide from the loss (ReLU and max-pooling drop it) but not
+        from the weights, so the flag checks the loss and every weight.
+        """
         variables = self.model.trainable_variables
-        grads = tape.gradient(loss, variables)
-        self.optimizer.apply_gradients(
-            [(g, v) for g, v in zip(grads, variables) if g is not None]
-        )
-        P, P_over = (tf.stack([joint_distribution(z, zp) for z, zp in zip(z_all[s], z_prime_all[s])])
-                     for s in (slice(0, h), slice(h, 2 * h)))
-        # a NaN can hide from the loss (ReLU and max-pooling drop it) but not from the weights
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in variables]
-                               + [tf.math.is_finite(loss)])
-        return loss, loss_k, loss_over, losses, P, P_over, finite
+        grads = tape.gradient(objective, variables)
+        self.optimizer.apply_gradients([(g, v) for g, v in zip(grads, variables) if g is not None])
+        return tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in variables]
+                             + [tf.math.is_finite(loss)])
+
+    def _step_fn(self, x: tf.Tensor, seed: tf.Tensor, alpha: tf.Tensor, alpha_over: tf.Tensor):
+        """The train step on one device: views, both heads, the IIC losses, one Adam update.
+
+        Returns ``(loss, loss_k, loss_over, losses, P, P_over, finite)``; P and
+        P_over stack the sub-heads' joints, (h, k, k) and (h, k_over, k_over).
+        """
+        h = self.config.num_subheads
+        x_view, x_prime = self._views(x, seed)
+        with tf.GradientTape() as tape:
+            loss, loss_k, loss_over, losses, joints = self._losses(
+                x_view, x_prime, alpha, alpha_over, reduce_counts=lambda C: C)
+        finite = self._apply(tape, loss, loss)
+        return loss, loss_k, loss_over, losses, tf.stack(joints[:h]), tf.stack(joints[h:]), finite
 
     def _distributed_step_fn(self, x: tf.Tensor, seed: tf.Tensor, alpha: tf.Tensor,
                              alpha_over: tf.Tensor):
-        """The step of :meth:`_step_fn` on several replicas, with the loss of the GLOBAL batch.
+        """:meth:`_step_fn` on the replicas of a strategy, with the loss of the GLOBAL batch.
 
         The views are made for the whole batch, exactly as on one device; then
-        replica r takes images [r m, (r + 1) m) (m = images per replica) and
-        their views. IIC's loss is not a mean over examples -- P is a
-        statistic of the whole batch -- so each replica computes its (k, k)
-        counts sum_b outer(z_b, z'_b), the counts are all-reduced (summed)
-        across replicas BEFORE symmetrising, normalising and taking logs, and
-        every replica then holds the loss of the global batch. The gradient
-        of the all-reduce is an all-reduce of the gradients, so each replica
-        divides the loss by the number of replicas, and the optimizer's sum
-        over replicas gives exactly the single-device gradient. (BatchNorm
-        uses each replica's own batch statistics unless the model was built
-        with ``create_model(synchronized_batchnorm=True)``.)
+        replica r takes its r-th share of the images and of their views. IIC's
+        loss is not a mean over examples -- P is a statistic of the whole
+        batch -- so each replica computes its (k, k) counts
+        sum_b outer(z_b, z'_b), the counts are all-reduced (summed) across
+        replicas BEFORE symmetrising, normalising and taking logs, and every
+        replica then holds the loss of the global batch. The gradient of the
+        all-reduce is an all-reduce of the gradients, so each replica
+        differentiates loss / replicas, and the optimizer's sum over replicas
+        gives the single-device gradient. (BatchNorm uses each replica's own
+        batch statistics unless the model was built with
+        ``create_model(synchronized_batchnorm=True)``.)
         """
-        c, strategy = self.config, self.strategy
+        strategy, h = self.strategy, self.config.num_subheads
         n = strategy.num_replicas_in_sync
-        seeds = tf.random.experimental.stateless_split(seed, num=2)
-        x_rep = tf.repeat(x, c.copies, axis=0)
-        x_prime = compose(x_rep, c.view, seeds[1])
-        x_view = x if c.view_x is None else compose(x_rep, c.view_x, seeds[0])
-        h = c.num_subheads
+        x_view, x_prime = self._views(x, seed)
 
-        def replica(x, x_view, x_prime, alpha, alpha_over):
+        def replica(x_view, x_prime, alpha, alpha_over):
             ctx = tf.distribute.get_replica_context()
             r = ctx.replica_id_in_sync_group
-            m, mv = tf.shape(x)[0] // n, tf.shape(x_view)[0] // n
-            mp = tf.shape(x_prime)[0] // n
+
+            def share(t):
+                m = tf.shape(t)[0] // n
+                return t[r * m:(r + 1) * m]
+
             with tf.GradientTape() as tape:
-                if c.view_x is None:
-                    z_all = [tf.repeat(z, c.copies, axis=0)
-                             for z in self.model(x[r * m:(r + 1) * m], training=True)]
-                else:
-                    z_all = self.model(x_view[r * mv:(r + 1) * mv], training=True)
-                z_prime_all = self.model(x_prime[r * mp:(r + 1) * mp], training=True)
-                if self.precision == "bf16":
-                    z_all = [tf.cast(z, tf.float64) for z in z_all]
-                    z_prime_all = [tf.cast(z, tf.float64) for z in z_prime_all]
-                counts = [ctx.all_reduce(tf.distribute.ReduceOp.SUM, joint_counts(z, zp))
-                          for z, zp in zip(z_all, z_prime_all)]
-                joints = [joint_from_counts(C) for C in counts]
-                weights = [alpha] * h + [alpha_over] * h
-                losses = tf.stack([tf.cast(iic_loss_of_joint(P, a), tf.float32)
-                                   for P, a in zip(joints, weights)])
-                loss_k, loss_over = tf.reduce_mean(losses[:h]), tf.reduce_mean(losses[h:])
-                loss = (loss_k + loss_over) / 2.0 if c.over_clustering else loss_k
-                scaled = loss / n
-            variables = self.model.trainable_variables
-            grads = tape.gradient(scaled, variables)
-            self.optimizer.apply_gradients(
-                [(g, v) for g, v in zip(grads, variables) if g is not None])
-            finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in variables]
-                                   + [tf.math.is_finite(loss)])
+                loss, loss_k, loss_over, losses, joints = self._losses(
+                    share(x_view), share(x_prime), alpha, alpha_over,
+                    reduce_counts=lambda C: ctx.all_reduce(tf.distribute.ReduceOp.SUM, C))
+                objective = loss / n  # inside the tape: it is what gets differentiated
+            finite = self._apply(tape, objective, loss)
             return loss, loss_k, loss_over, losses, tf.stack(joints[:h]), tf.stack(joints[h:]), finite
 
-        out = strategy.run(replica, args=(x, x_view, x_prime, alpha, alpha_over))
+        out = strategy.run(replica, args=(x_view, x_prime, alpha, alpha_over))
         first = [strategy.experimental_local_results(t)[0] for t in out[:-1]]  # all replicas agree
         finite = tf.reduce_all(tf.stack(strategy.experimental_local_results(out[-1])))
         return (*first, finite)

@@ -418,6 +418,14 @@ def test_plot_runs_draws_each_curve_in_percent_and_minutes():
     assert second.get_label() == "b"
     with pytest.raises(ValueError, match="2 labels for 1 runs"):
         plot_runs(runs[:1], labels=["x", "y"])
+    for run in runs:
+        for point in run["curve"]:
+            point["epoch"] = point["step"] / 4
+    by_epoch = plot_runs(runs, y="acc", x="epoch")
+    np.testing.assert_allclose(by_epoch.axes[0].get_lines()[0].get_xdata(), [2.5, 5])
+    assert by_epoch.axes[0].get_xlabel() == "epoch"
+    with pytest.raises(ValueError, match="x must be 'minutes', 'step' or 'epoch'"):
+        plot_runs(runs, x="hours")
 
 
 def test_plot_bars_heights_are_means_in_percent():
@@ -428,3 +436,14 @@ def test_plot_bars_heights_are_means_in_percent():
     np.testing.assert_allclose(heights, [50, 90])
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts == ["50.0", "90.0±10.0"]
+
+
+def test_plot_confusion_names_every_column_when_asked():
+    from iic_tutorial.plots import plot_confusion
+
+    C = np.eye(3, 4, dtype=int) * 5
+    fig = plot_confusion(C, cluster_names=["a", "b", "c", "d"], show_accuracy=False)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c", "d"]
+    with pytest.raises(ValueError, match=r"one name per column of C \(4\); got 2"):
+        plot_confusion(C, cluster_names=["a", "b"])

@@ -220,3 +220,23 @@ def test_legacy_configs_read_as_they_were_trained():
     assert old.precision == "fp32" and old.fused_batchnorm is False and old.validate_inputs is False
     with pytest.raises(ValueError, match="precision must be one of"):
         TrainConfig(precision="fp16")
+
+
+#: The first three losses of ``dataclasses.replace(TrainConfig.fast(seed=0), batch_size=250,
+#: copies=5)`` on the first 150 test images (50 a step, train_step), computed by this
+#: project at revision 6093950 -- before the fused BatchNorm, the precision setting, the
+#: checkpoint and distribution changes -- with 2 TensorFlow threads (both cores).
+BEFORE_THE_REDESIGN = [-2.2190914154052734, -2.2684555053710938, -2.2836451530456543]
+
+
+def test_the_old_numerics_reproduce_bit_for_bit(digits):
+    import os
+
+    if len(os.sched_getaffinity(0)) != 2:
+        pytest.skip("the reference losses were computed with 2 threads")
+    config = dataclasses.replace(TrainConfig.fast(seed=0), batch_size=250, copies=5,
+                                 fused_batchnorm=False, precision="fp32")
+    trainer = IICTrainer(config)
+    x = digits[0][:150]
+    losses = [trainer.train_step(x[i * 50:(i + 1) * 50])["loss"] for i in range(3)]
+    assert losses == BEFORE_THE_REDESIGN
