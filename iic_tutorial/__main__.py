@@ -16,7 +16,7 @@ from . import _import_tensorflow_quietly
 _import_tensorflow_quietly()  # before .augment imports TensorFlow: no C++ start-up notices
 
 from .augment import TRANSFORMS, AugmentConfig  # noqa: E402
-from .runs import atomic_save_weights, atomic_write_text, hardware, provenance  # noqa: E402,F401
+from .runs import atomic_save_weights, atomic_write_text, git_revision, hardware, provenance  # noqa: E402,F401
 
 RECIPES = ("fast", "article")
 
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
                    help="numerics of the train step: bf16 runs convolutions and matmuls in "
                         "bfloat16 (P and the loss in float64), auto picks bf16 on a CPU with "
-                        "bfloat16 hardware (default: the recipe's)")
+                        "bfloat16 hardware and fp32 elsewhere (default: auto)")
     t.add_argument("--batchnorm", choices=("fused", "keras"), default=None,
                    help="BatchNorm's training pass: TensorFlow's fused kernel (fast) or Keras's "
                         "own ops, as runs before the fused layer were trained (default fused)")
@@ -204,6 +204,8 @@ def _train(args: argparse.Namespace) -> int:
     else:
         trainer = IICTrainer(config, strategy=_strategy(args.strategy))
         trainer.history["train_on"] = args.train_on
+    # the code that trains is the code of now, not of when the run ends: record it at each start
+    trainer.history.setdefault("revisions", []).append(git_revision())
     num_steps = args.steps or int(np.ceil(args.epochs * trainer.steps_per_epoch(len(x_fit))))
     try:
         trainer.fit(x_fit, num_steps=num_steps, x_eval=x_test, y_eval=y_test,
@@ -223,6 +225,8 @@ def _train(args: argparse.Namespace) -> int:
     all70k = evaluate(model, x_all, np.concatenate([y_train, y_test]))
     result = {
         **provenance("python -m iic_tutorial " + " ".join(sys.argv[1:])),
+        # every revision the run was started (or resumed) at, in order
+        "revision": ", ".join(dict.fromkeys(trainer.history["revisions"])),
         "config": config.to_dict(),
         "precision": trainer.precision,
         "trained_on": f"{args.train_on} ({len(x_fit)} images; an epoch is one pass over them)",

@@ -202,7 +202,8 @@ class TrainConfig:
     augmentation all derive from it. precision: the numerics of the train
     step, ``"fp32"``, ``"bf16"`` (the network in oneDNN bfloat16; P, its
     logs and the loss computed in float64 from its outputs) or ``"auto"``
-    (:func:`resolve_precision`). fused_batchnorm: BatchNorm's training pass
+    (the default: :func:`resolve_precision`; bf16 reached the accuracy of
+    fp32 over 3 seeds, chapter 9). fused_batchnorm: BatchNorm's training pass
     through TensorFlow's fused kernel (same maths, faster; False: Keras's own
     layer, as runs saved before this setting existed were trained).
     validate_inputs: check inside the step that every z row is a
@@ -224,7 +225,7 @@ class TrainConfig:
     k: int = 10
     k_over: int = 50
     seed: int = 0
-    precision: str = "fp32"
+    precision: str = "auto"
     fused_batchnorm: bool = True
     validate_inputs: bool = False
 

@@ -262,6 +262,10 @@ PAGE_FACTS_JS = r"""
     }),
     height: document.documentElement.scrollHeight,
     overflowX: document.documentElement.scrollWidth - window.innerWidth,
+    // printed output cut off at the right edge of its block
+    clipped: [...document.querySelectorAll(".cell_output pre")].filter(
+        p => p.offsetParent !== null && p.scrollWidth > p.clientWidth + 1
+    ).map(p => p.textContent.trim().split("\n").sort((a, b) => b.length - a.length)[0].slice(0, 80)),
   };
 }
 """
@@ -403,6 +407,9 @@ def test_page_as_a_reader_sees_it(docname, browser, site, report):
     if raw:
         problems.append(f"raw TeX in the visible text: {raw[:5]}")
 
+    if facts["clipped"]:
+        problems.append(f"{len(facts['clipped'])} output blocks are cut off at the right, e.g. "
+                        f"{facts['clipped'][:3]}")
     if facts["overflowX"] > 0:
         problems.append(f"the page is {facts['overflowX']} px wider than the window (horizontal scrolling)")
 

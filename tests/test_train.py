@@ -240,3 +240,18 @@ def test_the_old_numerics_reproduce_bit_for_bit(digits):
     x = digits[0][:150]
     losses = [trainer.train_step(x[i * 50:(i + 1) * 50])["loss"] for i in range(3)]
     assert losses == BEFORE_THE_REDESIGN
+
+
+def test_auto_precision_is_the_default_and_picks_bf16_only_on_bf16_cpus(monkeypatch):
+    import iic_tutorial.train as train
+
+    assert TrainConfig().precision == TrainConfig.fast().precision == "auto"
+    monkeypatch.setattr(train, "_cpu_has_bf16", lambda: True)
+    assert train.resolve_precision("auto") == "bf16"
+    assert train.resolve_precision("fp32") == "fp32"
+    monkeypatch.setattr(train, "_cpu_has_bf16", lambda: False)
+    assert train.resolve_precision("auto") == "fp32"
+    monkeypatch.setattr(train, "_cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(train.tf.config, "list_physical_devices",
+                        lambda kind=None: ["a GPU"] if kind == "GPU" else [])
+    assert train.resolve_precision("auto") == "fp32"  # no GPU mixed precision measured yet

@@ -15,6 +15,8 @@ inline script once.
   the widget (e.g. the slider of ``iic_tutorial.widgets.precomputed_slider``) is not
   drawn. ``book_static/ipywidgets-mathjax3.js`` gives MathJax 3 that one call, and
   ``book_static/ipywidgets-paths.js`` tells require.js where the embedder's fonts are.
+* **Output that fits.** ``book_static/wrap-output.css`` wraps printed output at the
+  column (long lines were cut off at the block's right edge).
 * **Each inline script once.** Sphinx 7.4 registers an inline script that an
   extension adds after the builder starts (sphinx-thebe's ``const THEBE_JS_URL =
   ...``, sphinx-togglebutton's selector) a second time when it prepares to write
@@ -89,8 +91,13 @@ def one_of_each_script(app, pagename, templatename, context, doctree) -> None:
         app.builder.add_js_file(WIDGETS_MATHJAX3, priority=501, defer="defer")
 
 
+#: Printed output wraps at the column instead of being clipped (see the file).
+WRAP_OUTPUT_CSS = "wrap-output.css"
+
+
 def setup(app):
     app.connect("config-inited", use_local_copies)
+    app.add_css_file(WRAP_OUTPUT_CSS)
     # after myst-nb (500) has added the page's widget scripts
     app.connect("html-page-context", one_of_each_script, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
