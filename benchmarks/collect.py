@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from iic_tutorial.runs import atomic_write_text
+from iic_tutorial.runs import atomic_write_text, mean_std, scoreboard
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
@@ -122,14 +122,6 @@ def groups() -> dict[str, list[dict]]:
     return experiment_groups(load_all())
 
 
-def mean_std(values: list[float]) -> str:
-    """'mean ± std' in percent (sample std, n - 1), or the single value when n = 1."""
-    v = 100 * np.asarray(values, dtype=float)
-    if len(v) == 1:
-        return f"{v[0]:.1f} %"
-    return f"{v.mean():.2f} ± {v.std(ddof=1):.2f} %"
-
-
 def _time_to_all(runs: list[dict], key: str) -> str:
     times = [r["time_to_accuracy_s"][key] for r in runs]
     reached = [t for t in times if t is not None]
@@ -157,48 +149,11 @@ def summary_table() -> str:
     return "\n".join(rows)
 
 
-#: The experiments in the headline table, with their description.
-HEADLINE = (("article_a1", "article recipe, alpha = 1"),
-            ("article_a10", "article recipe, alpha = 10"),
-            ("final", "fast recipe"),
-            ("erase", "fast recipe + random erasing (the shipped model's recipe)"),
-            ("erase2c", "the same, seed 0, alone on both cores (the recipe's timing)"),
-            ("bf16_erase", "the same recipe in bf16 with the fused BatchNorm"),
-            ("article100_a1", "article recipe, alpha = 1, 100 epochs of the 60k training images"),
-            ("article100_a10", "article recipe, alpha = 10, 100 epochs of the 60k training images"))
-
-#: Figures quoted from the article and the paper (not measured here).
-REPORTED = [
-    ("article (reported)", "plain IIC, alpha = 1, article recipe, ~100 epochs", "≈ 85 %"),
-    ("article (reported)", "alpha = 10, article recipe, ~100 epochs", "97.5 %"),
-    ("paper (reported)", "official code, 5 sub-heads, lowest loss, all 70k images", "99.2 %"),
-]
-
-
 def headline_table() -> str:
-    """Markdown table: the article's and paper's figures next to ours (mean ± std over seeds)."""
-    rows = ["| source | setting | accuracy |", "|---|---|---|"]
-    rows += [f"| {who} | {what} | {acc} |" for who, what, acc in REPORTED]
-    found = groups()
-    for name, label in HEADLINE:
-        runs = found.get(name)
-        if not runs:
-            continue
-        steps = "/".join(str(s) for s in sorted({r["steps"] for r in runs}))
-        minutes = np.mean([r["wall_time_s"] for r in runs]) / 60
-        rows.append(f"| ours | {label}, {steps} steps ({minutes:.0f} min), {len(runs)} seed(s) "
-                    f"| {mean_std([r['test_accuracy'] for r in runs])} test, "
-                    f"{mean_std([r['all70k_accuracy'] for r in runs])} all 70k |")
+    """The scoreboard (``iic_tutorial.runs.scoreboard``) of the collected runs and the shipped model."""
     shipped = ROOT / "iic_tutorial" / "pretrained" / "iic_mnist.json"
-    if shipped.exists():
-        info = json.loads(shipped.read_text())
-        rows.append(f"| ours | shipped model (`load_pretrained()`, run {info['run']}, chosen without "
-                    f"labels), inference mode | {100 * info['test_accuracy']:.2f} % test, "
-                    f"{100 * info['all70k_accuracy']:.2f} % all 70k |")
-    best = max(load_all(), key=lambda r: r["test_accuracy"])
-    rows.append(f"| ours | highest final test accuracy of any run ({best['name']}) "
-                f"| {100 * best['test_accuracy']:.2f} % |")
-    return "\n".join(rows)
+    info = json.loads(shipped.read_text()) if shipped.exists() else None
+    return scoreboard(load_all(), info)
 
 
 def _cores(r: dict) -> str:

@@ -10,7 +10,8 @@ The importable companion of the iic-tutorial Jupyter Book. Submodules, one conce
 - ``train``: recipes, the trainer, BatchNorm-aware evaluation
 - ``metrics``: Hungarian accuracy, confusion matrix, NMI
 - ``plots``, ``widgets``, ``toy``: the book's figures, controls and toy problem
-- ``pretrained``: ``load_pretrained()``, the shipped model
+- ``pretrained``: ``load_pretrained()``, the shipped model, the collected results
+- ``runs``: a result's provenance, atomic writes, the scoreboard and step-speed tables
 
 Submodules load on first use (``iic_tutorial.information``), so importing the package
 is quick and TensorFlow is only imported when a submodule needs it.
@@ -28,7 +29,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "information", "losses", "augment", "model", "data", "train", "metrics",
-    "plots", "widgets", "toy", "pretrained",
+    "plots", "widgets", "toy", "pretrained", "runs",
 }
 
 

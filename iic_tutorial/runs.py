@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 __all__ = ["provenance", "hardware", "git_revision", "threads", "atomic_write_text", "atomic_save_weights",
-           "speed_table"]
+           "speed_table", "mean_std", "scoreboard", "HEADLINE", "REPORTED"]
 
 
 def _usable_cores() -> int:
@@ -122,3 +122,67 @@ def speed_table(result: dict) -> str:
         lines.append(f"| {r['step']} | {r['s_per_step']:.3f} | {r['images_per_s']:.0f} "
                      f"| {r['gflop_per_s']:.0f} | {r['speedup_vs_article_code']:.2f}x |")
     return "\n".join(lines)
+
+
+def mean_std(values) -> str:
+    """'mean ± std' in percent (sample std, n - 1), or the single value when n = 1."""
+    import numpy as np
+
+    v = 100 * np.asarray(values, dtype=float)
+    if len(v) == 1:
+        return f"{v[0]:.1f} %"
+    return f"{v.mean():.2f} ± {v.std(ddof=1):.2f} %"
+
+
+#: The experiments of the scoreboard, in its order, with their description.
+HEADLINE = (("article_a1", "article recipe, alpha = 1"),
+            ("article_a10", "article recipe, alpha = 10"),
+            ("article100_a1", "article recipe, alpha = 1, 100 epochs of the 60k training images"),
+            ("article100_a10", "article recipe, alpha = 10, 100 epochs of the 60k training images"),
+            ("final", "fast recipe"),
+            ("erase", "fast recipe + random erasing (the shipped model's recipe)"),
+            ("erase2c", "the same, seed 0, alone on both cores (the recipe's timing)"),
+            ("bf16_erase", "the same recipe in bf16 with the fused BatchNorm"))
+
+#: Figures quoted from the article and the paper (not measured here).
+REPORTED = (
+    ("article (reported)", "plain IIC, alpha = 1, article recipe, ~100 epochs", "≈ 85 %"),
+    ("article (reported)", "alpha = 10, article recipe, ~100 epochs", "97.5 %"),
+    ("paper (reported)", "official code, 5 sub-heads, lowest loss, all 70k images", "99.2 %"),
+)
+
+
+def scoreboard(runs: list[dict], shipped: dict | None = None) -> str:
+    """The Markdown scoreboard: the article's and the paper's figures beside this project's runs.
+
+    ``runs``: collected results (``iic_tutorial.pretrained.experiment_results()``);
+    one row per experiment of :data:`HEADLINE` that has runs -- mean ± std of the
+    final test and all-70k accuracy over its seeds, its steps and mean wall time --
+    then the shipped model (``shipped``: ``pretrained_info()``) and the best run.
+    The README (``benchmarks/collect.py``) and chapter 9 print it.
+    """
+    import numpy as np
+
+    from .pretrained import experiment_groups
+
+    rows = ["| source | setting | accuracy |", "|---|---|---|"]
+    rows += [f"| {who} | {what} | {acc} |" for who, what, acc in REPORTED]
+    found = experiment_groups(runs)
+    for name, label in HEADLINE:
+        group = found.get(name)
+        if not group:
+            continue
+        steps = "/".join(str(s) for s in sorted({r["steps"] for r in group}))
+        minutes = np.mean([r["wall_time_s"] for r in group]) / 60
+        rows.append(f"| ours | {label}, {steps} steps ({minutes:.0f} min), {len(group)} seed(s) "
+                    f"| {mean_std([r['test_accuracy'] for r in group])} test, "
+                    f"{mean_std([r['all70k_accuracy'] for r in group])} all 70k |")
+    if shipped is not None:
+        rows.append(f"| ours | shipped model (`load_pretrained()`, run {shipped['run']}, chosen "
+                    f"without labels), inference mode | {100 * shipped['test_accuracy']:.2f} % "
+                    f"test, {100 * shipped['all70k_accuracy']:.2f} % all 70k |")
+    if runs:
+        best = max(runs, key=lambda r: r["test_accuracy"])
+        rows.append(f"| ours | highest final test accuracy of any run ({best['name']}) "
+                    f"| {100 * best['test_accuracy']:.2f} % |")
+    return "\n".join(rows)

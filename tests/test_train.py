@@ -14,9 +14,13 @@ def small_config(**changes):
 
 @pytest.fixture(scope="module")
 def trained(digits):
-    """A trainer after 30 real steps on 2000 MNIST images (labels only to monitor)."""
+    """A trainer after 30 real steps on 2000 MNIST images (labels only to monitor).
+
+    In fp32 with Keras's BatchNorm: the numerics these checks of a 30-step model were
+    written for (in bf16 the 50-cluster head is still near uniform after 30 steps).
+    """
     x, y = digits
-    trainer = IICTrainer(small_config(lr=1e-3))
+    trainer = IICTrainer(small_config(lr=1e-3, precision="fp32", fused_batchnorm=False))
     trainer.fit(x, num_steps=30, x_eval=x[:1000], y_eval=y[:1000], eval_every=15,
                 track_raw_bn=True, progress=False, verbose=False)
     return trainer
