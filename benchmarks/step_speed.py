@@ -45,7 +45,7 @@ from article_code import ArticleIIC  # noqa: E402
 
 from iic_tutorial.augment import AugmentConfig, compose  # noqa: E402
 from iic_tutorial.model import create_model  # noqa: E402
-from iic_tutorial.runs import atomic_write_text, provenance, speed_table, threads  # noqa: E402
+from iic_tutorial.runs import atomic_write_text, cpu_flags, provenance, speed_table, threads  # noqa: E402
 from iic_tutorial.train import IICTrainer, TrainConfig, _cpu_has_bf16, _onednn_bf16  # noqa: E402
 
 OUT = ROOT / "results" / "step_speed.json"
@@ -74,16 +74,6 @@ def forward_flop_per_image(model) -> float:
         elif kind == "Dense":
             total += 2.0 * np.prod(layer.kernel.shape)
     return total
-
-
-def cpu_flags() -> list[str]:
-    """The CPU's vector and matrix flags that matter here (Linux /proc/cpuinfo)."""
-    try:
-        line = next(line for line in open("/proc/cpuinfo") if line.startswith("flags"))
-    except (OSError, StopIteration):
-        return []
-    return sorted(f for f in line.split(":", 1)[1].split()
-                  if f.startswith(("avx512", "amx", "avx2", "fma")))
 
 
 def article_step(x: np.ndarray, x_view: np.ndarray, bf16: bool):
@@ -149,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                      "speedup_vs_article_code": round(ref / s, 3),
                      "all_times_s": [round(t, 4) for t in times[name]]})
     result = {**provenance("python benchmarks/step_speed.py " + " ".join(argv or sys.argv[1:])),
-              "threads": threads(), "cpu_flags": cpu_flags(), "cpu_has_bf16": _cpu_has_bf16(),
+              "threads": threads(), "cpu_flags": sorted(f for f in cpu_flags() if f.startswith(("avx512", "amx", "avx2", "fma"))), "cpu_has_bf16": _cpu_has_bf16(),
               "reps": args.reps, "forward_mflop_per_image": round(flop / 1e6, 2),
               "pairs_per_step": 1000, "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["provenance", "hardware", "git_revision", "threads", "atomic_write_text", "atomic_save_weights",
+__all__ = ["provenance", "hardware", "git_revision", "threads", "cpu_flags", "atomic_write_text", "atomic_save_weights",
            "speed_table", "mean_std", "scoreboard", "HEADLINE", "REPORTED"]
 
 
@@ -55,6 +55,16 @@ def hardware() -> str:
     if threads:
         text += f", {threads} TensorFlow thread(s)"
     return f"{text}, {platform.processor() or platform.machine()}"
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (``/proc/cpuinfo`` on Linux; empty where it cannot be read)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            line = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        return set()
+    return set(line.partition(":")[2].split())
 
 
 def threads() -> dict:

@@ -29,7 +29,7 @@ from .losses import (BF16_ROW_SUM_TOLERANCE, ROW_SUM_TOLERANCE, check_probabilit
                      iic_loss_of_joint, joint_counts, joint_from_counts)
 from .metrics import cluster_accuracy, confusion_matrix, nmi
 from .model import create_model, export_subheads
-from .runs import atomic_write_text
+from .runs import atomic_write_text, cpu_flags
 
 __all__ = [
     "TrainConfig",
@@ -48,12 +48,12 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 def _cpu_has_bf16() -> bool:
     """Whether this CPU multiplies bfloat16 in hardware (AMX or AVX-512-BF16 flags, Linux)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags())
+
+
+def _check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
 
 
 def resolve_precision(precision: str) -> str:
@@ -63,8 +63,7 @@ def resolve_precision(precision: str) -> str:
     AVX-512-BF16) when no GPU is visible, and ``"fp32"`` everywhere else
     (GPUs: no mixed-precision path has been measured by this project).
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
+    _check_precision(precision)
     if precision != "auto":
         return precision
     if tf.config.list_physical_devices("GPU"):
@@ -230,8 +229,7 @@ class TrainConfig:
     validate_inputs: bool = False
 
     def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}")
+        _check_precision(self.precision)
         if self.alpha < 0 or (self.alpha_over is not None and self.alpha_over < 0):
             raise ValueError(f"alpha and alpha_over must be >= 0; got {self.alpha}, {self.alpha_over}")
         if not self.lr > 0:
