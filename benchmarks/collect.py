@@ -17,28 +17,21 @@ from pathlib import Path
 
 import numpy as np
 
-from iic_tutorial.runs import atomic_write_text, mean_std, scoreboard
+from iic_tutorial import _import_tensorflow_quietly
+from iic_tutorial.runs import THRESHOLDS, atomic_write_text, mean_std, scoreboard, time_to_accuracy
 
+_import_tensorflow_quietly()  # TrainConfig.describe imports it: without its start-up notices
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
 RUNS = RESULTS / "runs"
 BEGIN, END = "<!-- results-table:begin -->", "<!-- results-table:end -->"
-THRESHOLDS = (0.90, 0.95, 0.975, 0.99)
-
-
-def time_to(curve: list[dict], threshold: float) -> float | None:
-    """Training seconds until test accuracy first reached ``threshold`` (None if never)."""
-    for point in curve:
-        if point.get("acc") is not None and point["acc"] >= threshold:
-            return point["wall_time"]
-    return None
 
 
 def collect(run: Path) -> Path:
     """Copy a run's result.json (+ time-to-accuracy) and its curve plot into results/runs/."""
     result = json.loads((run / "result.json").read_text())
     result["name"] = run.name
-    result["time_to_accuracy_s"] = {f"{t:g}": time_to(result["curve"], t) for t in THRESHOLDS}
+    result["time_to_accuracy_s"] = {f"{t:g}": time_to_accuracy(result["curve"], t) for t in THRESHOLDS}
     result["best_test_accuracy"] = max(p["acc"] for p in result["curve"])
     state = json.loads((run / "state.json").read_text())
     evals = {r["step"]: r for r in state["history"]["evals"]}
@@ -85,29 +78,10 @@ def _fmt_time(seconds: float | None) -> str:
 
 
 def _describe(c: dict) -> str:
-    """Recipe and the settings that differ from it, in words, from a run's config."""
-    from iic_tutorial.augment import AugmentConfig
+    """Recipe and the settings that differ from it, in words (``TrainConfig.describe``)."""
+    from iic_tutorial.training import TrainConfig
 
-    recipe = "fast" if c["copies"] > 1 else "article"
-    view = AugmentConfig.from_dict(c["view"])
-    base = AugmentConfig() if recipe == "fast" else AugmentConfig.article()
-    extras = [f"{c['num_subheads']} sub-heads" if c.get("num_subheads", 1) > 1 else "",
-              f"lr / 10 from step {c['lr_drop_step']}" if c.get("lr_drop_step") else "",
-              "no 50-head in the loss" if not c.get("over_clustering", True) else "",
-              # runs saved before these settings existed were fp32 with Keras's BatchNorm
-              f"{c.get('precision', 'fp32')}, fused BN" if c.get("fused_batchnorm") else
-              (c.get("precision", "fp32") if c.get("precision", "fp32") != "fp32" else "")]
-    if view != base:
-        changed = [f"{k}={v}" for k, v in view.to_dict().items() if v != base.to_dict()[k]]
-        if recipe == "fast" and view == AugmentConfig.article():
-            changed = ["article view"]
-        elif recipe == "fast":
-            for name in ("rotation", "distortion", "binarization", "noise"):
-                if view == AugmentConfig.article().only(name):
-                    changed = [f"article view, {name} only"]
-        extras.append(", ".join(changed))
-    extras = ", ".join(e for e in extras if e)
-    return f"{recipe}{' (' + extras + ')' if extras else ''}"
+    return TrainConfig.from_dict(c["config"] if "config" in c else c).describe()
 
 
 def _alpha(c: dict) -> str:
@@ -197,6 +171,20 @@ def update_readme(readme: Path = ROOT / "README.md") -> None:
     atomic_write_text(readme, f"{head}{BEGIN}\n{tables}\n{END}{tail}")
 
 
+INTRO = ROOT / "book" / "intro.md"
+SCORE_BEGIN, SCORE_END = "<!-- scoreboard:begin -->", "<!-- scoreboard:end -->"
+
+
+def update_intro(intro: Path = INTRO) -> None:
+    """Replace the scoreboard between the markers of the book's introduction."""
+    text = intro.read_text()
+    if SCORE_BEGIN not in text or SCORE_END not in text:
+        raise SystemExit(f"{intro} has no {SCORE_BEGIN} ... {SCORE_END} markers")
+    head, rest = text.split(SCORE_BEGIN, 1)
+    _, tail = rest.split(SCORE_END, 1)
+    atomic_write_text(intro, f"{head}{SCORE_BEGIN}\n{headline_table()}\n{SCORE_END}{tail}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="*", type=Path, help="run folders holding result.json")
@@ -206,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"collected {collect(run).relative_to(ROOT)}")
     write_package_copy()
     update_readme()
+    update_intro()
     return 0
 
 

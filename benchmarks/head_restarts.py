@@ -44,34 +44,35 @@ def main(argv: list[str] | None = None) -> int:
     import keras
     import tensorflow as tf
 
-    from iic_tutorial.runs import git_revision as _git_revision, hardware
-    from iic_tutorial.augment import compose
-    from iic_tutorial.data import load_mnist
-    from iic_tutorial.losses import iic_loss
+    from iic_tutorial.data import as_images, load_mnist
     from iic_tutorial.metrics import cluster_accuracy, confusion_matrix, largest_confusion
-    from iic_tutorial.model import _head
-    from iic_tutorial.train import IICTrainer, recalibrate_batchnorm
+    from iic_tutorial.model import cluster_head
+    from iic_tutorial.runs import git_revision as _git_revision, hardware
+    from iic_tutorial.training import IICTrainer, head_losses, make_views, recalibrate_batchnorm
 
     trainer = IICTrainer.restore(args.run)
     config, model = trainer.config, trainer.export_model()
     (x_train, _), (x_test, y_test) = load_mnist()
-    x_all = np.concatenate([x_train, x_test]).astype(np.float32)[..., None] / 255.0
+    x_all = as_images(np.concatenate([x_train, x_test]))
     recalibrate_batchnorm(model, x_all[:5000])
-    trunk = keras.Model(model.input, model.get_layer("gap").output)
+    pooled = "flatten" if any(layer.name == "flatten" for layer in model.layers) else "gap"
+    trunk = keras.Model(model.input, model.get_layer(pooled).output)
     keras.utils.set_random_seed(0)
     features = keras.Input(shape=trunk.output.shape[1:])
-    heads = keras.Model(features, [_head(features, config.k, f"H{i}") for i in range(args.heads)])
+    heads = keras.Model(features, [cluster_head(features, config.k, f"H{i}") for i in range(args.heads)])
     optimizer = keras.optimizers.Adam(1e-3)
     copies, images = config.copies, config.images_per_step
 
     @tf.function
     def step(x, seed):
-        f = trunk(x, training=False)
-        f_prime = trunk(compose(tf.repeat(x, copies, axis=0), config.view, seed), training=False)
+        # the run's own views (iic_tutorial.training.make_views), through the frozen trunk
+        x_view, x_prime = make_views(config, x, seed)
+        f, f_prime = trunk(x_view, training=False), trunk(x_prime, training=False)
         with tf.GradientTape() as tape:
             z, z_prime = heads(f, training=True), heads(f_prime, training=True)
-            losses = tf.stack([iic_loss(tf.repeat(a, copies, axis=0), b, config.alpha)
-                               for a, b in zip(z, z_prime)])
+            if config.view_x is None:  # x ran once per image: pair each output with its copies
+                z = [tf.repeat(a, copies, axis=0) for a in z]
+            losses, _ = head_losses(z, z_prime, [config.alpha] * args.heads)
             total = tf.reduce_sum(losses)  # the heads are independent: summing trains each alone
         grads = tape.gradient(total, heads.trainable_variables)
         optimizer.apply_gradients(zip(grads, heads.trainable_variables))

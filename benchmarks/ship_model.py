@@ -40,17 +40,17 @@ CRITERION = ("highest I(Z;Z') of the 10-cluster head between 20,000 unlabelled t
 def label_free_score(model, x: np.ndarray, seeds: tuple[int, ...] = (0, 1)) -> float:
     """I(Z; Z') in nats of the k head between images x and views of them, mean over seeds.
 
-    x: float32 (n, 28, 28, 1) in [0, 1], no labels. The view is ``AugmentConfig()`` (the
+    x: float32 (n, 28, 28, 1) in [0, 1], no labels. The view is ``AugmentConfig.fast()`` (the
     fast recipe's), the same for every model scored, so scores compare across runs.
     """
     from iic_tutorial.augment import AugmentConfig, compose
     from iic_tutorial.information import joint_distribution, mutual_information
-    from iic_tutorial.train import predict
+    from iic_tutorial.training import predict
 
     z = predict(model, x)[0]
     scores = []
     for seed in seeds:
-        x_prime = np.concatenate([compose(x[i:i + 1000], AugmentConfig(), seed=[seed, i]).numpy()
+        x_prime = np.concatenate([compose(x[i:i + 1000], AugmentConfig.fast(), seed=[seed, i]).numpy()
                                   for i in range(0, len(x), 1000)])
         scores.append(mutual_information(joint_distribution(z, predict(model, x_prime)[0])))
     return float(np.mean(scores))
@@ -61,12 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", type=Path)
     args = parser.parse_args(argv)
 
-    from iic_tutorial.data import load_mnist
+    from iic_tutorial.data import as_images, load_mnist
     from iic_tutorial.pretrained import WEIGHTS_NAME
-    from iic_tutorial.train import IICTrainer, evaluate
+    from iic_tutorial.training import IICTrainer, evaluate
 
     (x_train, y_train), (x_test, y_test) = load_mnist()
-    unlabelled = x_train[:20000].astype(np.float32)[..., None] / 255.0
+    unlabelled = as_images(x_train[:20000])
     trainers, scores, tests = {}, {}, {}
     for run in args.runs:
         trainers[run] = IICTrainer.restore(run)

@@ -46,7 +46,8 @@ from article_code import ArticleIIC  # noqa: E402
 from iic_tutorial.augment import AugmentConfig, compose  # noqa: E402
 from iic_tutorial.model import create_model  # noqa: E402
 from iic_tutorial.runs import atomic_write_text, cpu_flags, provenance, speed_table, threads  # noqa: E402
-from iic_tutorial.train import IICTrainer, TrainConfig, _cpu_has_bf16, _onednn_bf16  # noqa: E402
+from iic_tutorial.training import IICTrainer, TrainConfig  # noqa: E402
+from iic_tutorial.training.step import _cpu_has_bf16, onednn_bf16 as _onednn_bf16  # noqa: E402
 
 OUT = ROOT / "results" / "step_speed.json"
 PACKAGE_COPY = ROOT / "iic_tutorial" / "pretrained" / "step_speed.json"
@@ -100,10 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
 
-    from iic_tutorial.data import load_mnist
+    from iic_tutorial.data import as_images, load_mnist
 
     (x_train, _), _ = load_mnist(limit=1000)
-    x = (x_train.astype(np.float32) / 255.0)[..., None]
+    x = as_images(x_train)
     x_view = compose(tf.constant(x), AugmentConfig.article(), 0).numpy()
     flop = forward_flop_per_image(create_model())
 

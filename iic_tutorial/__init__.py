@@ -7,7 +7,8 @@ The importable companion of the iic-tutorial Jupyter Book. Submodules, one conce
 - ``augment``: batched, seeded augmentations that make the pair (x, x')
 - ``model``: ``create_model(k=10, k_over=50)``
 - ``data``: ``load_mnist()``, online or offline
-- ``train``: recipes, the trainer, BatchNorm-aware evaluation
+- ``training``: recipes (``TrainConfig``), the train step, ``IICTrainer``, evaluation,
+  checkpoints (``train`` is its old name and still works)
 - ``metrics``: Hungarian accuracy, confusion matrix, NMI
 - ``plots``, ``widgets``, ``toy``: the book's figures, controls and toy problem
 - ``pretrained``: ``load_pretrained()``, the shipped model, the collected results
@@ -28,7 +29,7 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "information", "losses", "augment", "model", "data", "train", "metrics",
+    "information", "losses", "augment", "model", "data", "train", "training", "metrics",
     "plots", "widgets", "toy", "pretrained", "runs",
 }
 

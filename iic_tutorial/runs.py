@@ -1,8 +1,12 @@
-"""A run's provenance: what made a result file, where and when.
+"""A run's provenance and its result file: what made it, where, when, and what it holds.
 
 Every result this project writes (``python -m iic_tutorial train``, the
 benchmarks) records the same four fields through :func:`provenance`, so a
-number in the book can always be traced to the command that produced it.
+number in the book can always be traced to the command that produced it. A
+training run's ``result.json`` is built by :func:`training_result` (its schema:
+:data:`RESULT_FIELDS`, :data:`CURVE_FIELDS`); ``benchmarks/collect.py``, the
+README and chapter 9 read results back through :func:`time_to_accuracy`,
+:func:`at_step`, :func:`mean_std` and :func:`scoreboard`.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import time
 from pathlib import Path
 
 __all__ = ["provenance", "hardware", "git_revision", "threads", "cpu_flags", "atomic_write_text", "atomic_save_weights",
-           "speed_table", "mean_std", "scoreboard", "HEADLINE", "REPORTED"]
+           "training_result", "RESULT_FIELDS", "CURVE_FIELDS", "THRESHOLDS", "time_to_accuracy",
+           "at_step", "until", "first_step", "distributed_table", "speed_table", "mean_std", "scoreboard", "HEADLINE", "REPORTED"]
 
 
 def _usable_cores() -> int:
@@ -134,14 +139,121 @@ def speed_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def mean_std(values) -> str:
-    """'mean ± std' in percent (sample std, n - 1), or the single value when n = 1."""
+#: What a training run's result.json holds (``benchmarks/collect.py`` adds ``name``,
+#: ``time_to_accuracy_s``, ``best_test_accuracy``, ``final_confusion`` and P per curve point).
+RESULT_FIELDS = {
+    "command": "the command line that made it", "revision": "every git revision it ran at",
+    "hardware": "what trained it", "date": "when it finished (UTC)",
+    "config": "TrainConfig.to_dict()", "precision": "the step's numerics (fp32 or bf16)",
+    "trained_on": "which images, and so what an epoch is",
+    "steps": "optimisation steps", "epochs": "passes over the training images",
+    "wall_time_s": "training seconds (evaluations and checkpoints not counted)",
+    "eval_time_s": "seconds of evaluations and checkpoints",
+    "final_loss": "the minimised loss of the last step", "final_loss_k": "its 10-cluster part",
+    "test_accuracy": "Hungarian accuracy of the 10-cluster head on the 10k test images",
+    "test_nmi": "its NMI", "test_accuracy_over_many_to_one": "50-cluster head, many-to-one",
+    "all70k_accuracy": "Hungarian accuracy on all 70k images", "all70k_nmi": "its NMI",
+    "curve": "one point per evaluation (CURVE_FIELDS)",
+}
+
+#: One point of a result's curve: an evaluation record of ``fit`` (``Evaluation``).
+CURVE_FIELDS = ("step", "epoch", "wall_time", "alpha", "loss", "loss_k", "loss_over", "mi", "mi_over",
+                "H", "H_over", "acc", "acc_raw_bn", "nmi", "acc_over")
+
+#: Accuracies whose time to reach a result records (time_to_accuracy_s).
+THRESHOLDS = (0.90, 0.95, 0.975, 0.99)
+
+
+def training_result(trainer, command: str, trained_on: str, all70k: dict) -> dict:
+    """The result.json of a finished training run (schema: :data:`RESULT_FIELDS`).
+
+    trainer: the IICTrainer after ``fit`` with evaluations on the test set;
+    trained_on: which images it trained on; all70k: ``evaluate`` of its
+    exported model on all 70k images.
+    """
+    final = trainer.history["evals"][-1]
+    result = {
+        **provenance(command),
+        # every revision the run was started (or resumed) at, in order
+        "revision": ", ".join(dict.fromkeys(trainer.history.get("revisions", [git_revision()]))),
+        "config": trainer.config.to_dict(),
+        "precision": trainer.precision,
+        "trained_on": trained_on,
+        "steps": final["step"],
+        "epochs": final["epoch"],
+        "wall_time_s": final["wall_time"],
+        "eval_time_s": round(trainer.eval_time, 3),
+        "final_loss": final["loss"],
+        "final_loss_k": final["loss_k"],
+        "test_accuracy": final["acc"],
+        "test_nmi": final["nmi"],
+        "test_accuracy_over_many_to_one": final["acc_over"],
+        "all70k_accuracy": all70k["acc"],
+        "all70k_nmi": all70k["nmi"],
+        "curve": [{k: r.get(k) for k in CURVE_FIELDS} for r in trainer.history["evals"]],
+    }
+    return result
+
+
+def time_to_accuracy(curve: list[dict], threshold: float) -> float | None:
+    """Training seconds until test accuracy first reached ``threshold`` (None if never)."""
+    for point in curve:
+        if point.get("acc") is not None and point["acc"] >= threshold:
+            return point["wall_time"]
+    return None
+
+
+def at_step(run: dict, step: int, key: str = "acc"):
+    """``key`` at a result's first evaluation at or after ``step`` (None if it stopped before)."""
+    return next((p[key] for p in run["curve"] if p["step"] >= step), None)
+
+
+def until(run: dict, step: int) -> dict:
+    """The result with its curve cut after ``step``: to compare runs of different lengths."""
+    return {**run, "curve": [p for p in run["curve"] if p["step"] <= step]}
+
+
+def first_step(run: dict, level: float) -> int | None:
+    """The first evaluated step at which test accuracy reached ``level`` (None if never)."""
+    return next((p["step"] for p in run["curve"] if p.get("acc") is not None and p["acc"] >= level),
+                None)
+
+
+def distributed_table(result: dict) -> str:
+    """The Markdown table of ``benchmarks/distributed.py``'s result (README and chapter 7).
+
+    Per replica count: how far one step under MirroredStrategy is from the
+    same step on one device -- loss difference (nats) and largest relative
+    gradient difference -- with synchronized BatchNorm (float64: the method
+    alone; float32) and with BatchNorm on each replica's share; and how far
+    the naive mean of per-replica IIC losses is from the global-batch loss.
+    """
+    rows = ["| replicas | global P, sync. BN, float64 | the same, float32 | global P, BN per "
+            "replica, float32 | naive mean of replica losses − global loss |",
+            "|---|---|---|---|---|"]
+    naive = next((r["naive_minus_global"] for r in result["replicas"].values()
+                  if "naive_minus_global" in r), {})
+    for n, r in sorted(result["replicas"].items(), key=lambda item: int(item[0])):
+        cells = [f"loss {d['loss_diff']:.1e}, gradients {d['gradient_rel_diff']:.1e}"
+                 for d in (r["step"]["float64"], r["step"]["float32"], r["per_replica_batchnorm"])]
+        gap = f"{naive[n]:+.4f} nats" if n in naive else "—"
+        rows.append(f"| {n} | " + " | ".join(cells) + f" | {gap} |")
+    return "\n".join(rows)
+
+
+def mean_std(values, digits: int | None = None) -> str:
+    """'mean ± std' in percent (sample std, n - 1), or the single value when n = 1.
+
+    values: fractions (0.97 -> "97.00 %"); ``digits`` after the point (default:
+    2 for a mean over seeds, 1 for a single value).
+    """
     import numpy as np
 
     v = 100 * np.asarray(values, dtype=float)
     if len(v) == 1:
-        return f"{v[0]:.1f} %"
-    return f"{v.mean():.2f} ± {v.std(ddof=1):.2f} %"
+        return f"{v[0]:.{1 if digits is None else digits}f} %"
+    d = 2 if digits is None else digits
+    return f"{v.mean():.{d}f} ± {v.std(ddof=1):.{d}f} %"
 
 
 #: The experiments of the scoreboard, in its order, with their description.
@@ -149,6 +261,8 @@ HEADLINE = (("article_a1", "article recipe, alpha = 1"),
             ("article_a10", "article recipe, alpha = 10"),
             ("article100_a1", "article recipe, alpha = 1, 100 epochs of the 60k training images"),
             ("article100_a10", "article recipe, alpha = 10, 100 epochs of the 60k training images"),
+            ("article20_a1", "article recipe, alpha = 1, 20 epochs of the 60k training images"),
+            ("article20_a10", "article recipe, alpha = 10, 20 epochs of the 60k training images"),
             ("final", "fast recipe"),
             ("erase", "fast recipe + random erasing (the shipped model's recipe)"),
             ("erase2c", "the same, seed 0, alone on both cores (the recipe's timing)"),

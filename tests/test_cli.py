@@ -41,7 +41,7 @@ def test_bad_arguments_exit_2_with_message(args, message, capsys):
 
 def test_view_options_change_only_what_they_name():
     from iic_tutorial.__main__ import config_from_args
-    from iic_tutorial.train import TrainConfig
+    from iic_tutorial.training import TrainConfig
 
     args = build_parser().parse_args(["train", "--scale", "0.9", "1.6", "--shift", "5", "--erase", "0.5",
                                       "--steps", "1", "--out", "x"])
@@ -72,6 +72,9 @@ def test_train_then_evaluate_end_to_end(tmp_path):
     result = run_cli(*args)
     assert result.returncode == 0, result.stderr
     summary = json.loads((out / "result.json").read_text())
+    from iic_tutorial.runs import CURVE_FIELDS, RESULT_FIELDS
+
+    assert list(summary) == list(RESULT_FIELDS) and list(summary["curve"][0]) == list(CURVE_FIELDS)
     assert summary["steps"] == 3 and summary["config"]["batch_size"] == 100
     assert 0 <= summary["test_accuracy"] <= 1 and summary["command"].startswith("python -m iic_tutorial train")
     # resuming to more steps continues from step 3

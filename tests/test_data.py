@@ -30,6 +30,25 @@ def test_limit_and_to_float(mnist):
         to_float(f)
 
 
+def test_as_images_is_the_one_converter(mnist):
+    from iic_tutorial.data import as_images
+
+    x = mnist[1][0][:5]
+    f = as_images(x)
+    assert f.shape == (5, 28, 28, 1) and f.dtype == np.float32
+    np.testing.assert_array_equal(f[..., 0] * 255, x.astype(np.float32))  # exactly x / 255
+    assert as_images(x[0]).shape == (1, 28, 28, 1)  # one image
+    np.testing.assert_array_equal(as_images(f), f)  # floats in [0, 1] pass unchanged
+    np.testing.assert_array_equal(as_images(f[..., 0]), f)
+    for bad, message in [(np.zeros((0, 28, 28), np.uint8), "no images"),
+                         (np.zeros((2, 28, 28, 3), np.uint8), r"must have shape \(n, 28, 28\)"),
+                         (f * 255, r"must lie in \[0, 1\].*Divide uint8-range values by 255"),
+                         (np.where(f > 0.5, np.nan, f), "hold NaN or Inf"),
+                         (np.array([["a"] * 28] * 28), "must be uint8")]:
+        with pytest.raises(ValueError, match=message):
+            as_images(bad)
+
+
 def _fake_split(n, rng, counts=None):
     labels = rng.integers(0, 10, n) if counts is None else np.repeat(np.arange(10), counts)
     images = rng.integers(0, 256, (len(labels), 784)).astype(np.float32) / 256

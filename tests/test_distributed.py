@@ -38,6 +38,15 @@ def test_the_distributed_step_is_the_single_device_step(report):
     assert fp32["loss_diff"] < 1e-5 and fp32["gradient_rel_diff"] < 1e-2
 
 
+def test_batchnorm_on_each_replica_changes_the_step_synchronized_does_not(report):
+    # each replica normalising by its own share of the batch is another computation: its
+    # loss and gradients leave the single-device step by more than the synchronized layer's
+    # round-off (measured: see the README's distributed table)
+    own, synced = report["per_replica_batchnorm"], report["step"]["float32"]
+    assert own["loss_diff"] > 10 * max(synced["loss_diff"], 1e-7)
+    assert own["gradient_rel_diff"] > synced["gradient_rel_diff"]
+
+
 def test_a_checkpoint_from_a_strategy_restores_without_one(report):
     assert report["restored_equal"]
 
@@ -54,3 +63,78 @@ def test_fit_runs_under_the_strategy(report):
     # steps, BatchNorm recalibration, evaluation and a checkpoint, on several replicas
     (last,) = report["fit_evals"]
     assert last["step"] == 2 and 0 < last["acc"] <= 1
+
+
+MULTIWORKER = Path(__file__).resolve().parent / "helpers" / "multiworker_check.py"
+
+
+def _free_ports(n: int) -> list[int]:
+    import socket
+
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _run_workers(commands: list[list[str]], timeout: float = 300) -> list[subprocess.CompletedProcess]:
+    """Start the processes together, wait for all (bounded), kill every one left on timeout."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for c in commands]
+    try:
+        outs = [p.communicate(timeout=timeout) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    return [subprocess.CompletedProcess(p.args, p.returncode, o, e) for p, (o, e) in zip(procs, outs)]
+
+
+def _result(proc) -> dict:
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    return json.loads(lines[-1].removeprefix("RESULT "))
+
+
+def test_two_worker_processes_train_like_one_device(tmp_path):
+    import numpy as np
+
+    ports = [str(p) for p in _free_ports(2)]
+    out = [tmp_path / f"w{i}.npz" for i in range(2)]
+    workers = _run_workers([[sys.executable, str(MULTIWORKER), "worker", str(i), *ports, str(out[i])]
+                            for i in range(2)])
+    single = _run_workers([[sys.executable, str(MULTIWORKER), "single", str(tmp_path / "one.npz")]])[0]
+    reports = [_result(w) for w in workers]
+    one = _result(single)
+    assert [r["replicas"] for r in reports] == [2, 2] and one["replicas"] == 1
+    # float64, synchronized BatchNorm: the global-batch loss and the updates of one device
+    for r in reports:
+        np.testing.assert_allclose(r["losses"], one["losses"], rtol=0, atol=1e-9)
+    weights = [np.load(p) for p in (*out, tmp_path / "one.npz")]
+    for key in weights[2].files:
+        np.testing.assert_array_equal(weights[0][key], weights[1][key])  # the workers agree
+        np.testing.assert_allclose(weights[0][key], weights[2][key], rtol=0, atol=1e-9)
+    assert reports[0]["restored_equal"]  # a checkpoint written by the chief restores without it
+
+
+def test_the_command_line_trains_on_two_workers(tmp_path):
+    ports = _free_ports(2)
+    out = tmp_path / "run"
+    commands = []
+    for i in range(2):
+        tf_config = json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                                "task": {"type": "worker", "index": i}})
+        commands.append(["env", f"TF_CONFIG={tf_config}", sys.executable, "-m", "iic_tutorial",
+                         "train", "--strategy", "multiworker", "--steps", "2", "--batch-size", "100",
+                         "--limit", "300", "--precision", "fp32", "--out", str(out), "--quiet"])
+    chief, worker = _run_workers(commands)
+    assert chief.returncode == 0, chief.stderr[-3000:]
+    assert worker.returncode == 0 and "the chief writes" in worker.stdout, worker.stderr[-3000:]
+    result = json.loads((out / "result.json").read_text())
+    assert result["steps"] == 2 and 0 <= result["test_accuracy"] <= 1
+    assert (out / ".worker-worker-1" / "state.json").is_file()  # the worker's own checkpoint

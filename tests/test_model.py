@@ -98,3 +98,25 @@ def test_weights_load_into_either_batchnorm(tmp_path):
     fused.load_weights(str(tmp_path / "a.weights.h5"))
     for u, v in zip(keras_bn.get_weights(), fused.get_weights()):
         np.testing.assert_array_equal(u, v)
+
+
+def test_the_flatten_variant_keeps_where_features_are():
+    import numpy as np
+
+    from iic_tutorial.model import export_subheads
+
+    gap, flat = create_model(seed=0), create_model(seed=0, pooling="flatten")
+    assert gap.get_layer("Z_dense1").kernel.shape == (256, 128)
+    assert flat.get_layer("Z_dense1").kernel.shape == (3 * 3 * 256, 128)  # 3 x 3 positions kept
+    x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    z, z_over = flat(x, training=False)
+    assert z.shape == (4, 10) and z_over.shape == (4, 50)
+    np.testing.assert_allclose(np.sum(z, axis=1), 1, atol=1e-5)
+    # the heads get every position of the last map, not its average
+    trunk = lambda m, name: keras.Model(m.input, m.get_layer(name).output)  # noqa: E731
+    assert trunk(flat, "flatten")(x).shape == (4, 2304)
+    subheads = create_model(seed=1, num_subheads=2, pooling="flatten")
+    exported = export_subheads(subheads, 1, 0)
+    np.testing.assert_allclose(exported(x, training=False)[0], subheads(x, training=False)[1], atol=1e-6)
+    with pytest.raises(ValueError, match=r"pooling must be one of \('gap', 'flatten'\); got 'max'"):
+        create_model(pooling="max")

@@ -18,7 +18,7 @@ import tensorflow as tf
 from iic_tutorial.losses import ROW_SUM_TOLERANCE, iic_loss
 from iic_tutorial.metrics import cluster_accuracy, confusion_matrix
 from iic_tutorial.model import create_model, load_weights
-from iic_tutorial.train import IICTrainer, TrainConfig, _FolderLock, evaluate, predict
+from iic_tutorial.training import FolderLock as _FolderLock, IICTrainer, TrainConfig, evaluate, predict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -158,7 +158,7 @@ def test_a_second_training_on_the_same_folder_is_refused(digits, tmp_path):
 
 
 def test_disk_full_keeps_the_previous_checkpoint(checkpoints, tmp_path, monkeypatch, digits):
-    import iic_tutorial.train as train
+    import iic_tutorial.training.checkpoint as train
 
     run = _copy(checkpoints / "two", tmp_path / "run")
     trainer = IICTrainer.restore(run)
@@ -209,11 +209,12 @@ def test_ctrl_c_in_fit_saves_and_returns(digits, tmp_path):
     x = digits[0][:500]
     trainer = IICTrainer(small_config())
     stop = lambda trainer, record: os.kill(os.getpid(), signal.SIGINT)  # noqa: E731
+    before = signal.getsignal(signal.SIGINT)  # default_int_handler; SIG_IGN in a background job
     history = trainer.fit(x, num_steps=6, eval_every=2, progress=False, verbose=False,
                           checkpoint_dir=tmp_path, callbacks=[stop])
     assert trainer.interrupted and history["step"][-1] == 2
     assert int(IICTrainer.restore(tmp_path).step.numpy()) == 2
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is before  # the handler fit replaced is restored
 
 
 # ----------------------------------------------------------- input checks

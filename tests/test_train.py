@@ -3,7 +3,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from iic_tutorial.train import IICTrainer, TrainConfig, evaluate, predict, recalibrate_batchnorm
+from iic_tutorial.training import IICTrainer, TrainConfig, evaluate, predict, recalibrate_batchnorm
 
 
 def small_config(**changes):
@@ -180,7 +180,7 @@ def test_summary_is_one_short_line(trained):
 
 
 def test_bf16_is_scoped_to_its_own_steps(digits):
-    from iic_tutorial.train import _cpu_has_bf16
+    from iic_tutorial.training.step import _cpu_has_bf16
 
     x = digits[0][:150]
 
@@ -200,7 +200,7 @@ def test_under_bf16_the_joint_p_is_computed_in_float64():
     import tensorflow as tf
 
     from iic_tutorial.losses import joint_distribution
-    from iic_tutorial.train import _cpu_has_bf16, _onednn_bf16
+    from iic_tutorial.training.step import _cpu_has_bf16, onednn_bf16 as _onednn_bf16
 
     rng = np.random.default_rng(0)
     z = tf.nn.softmax(rng.normal(size=(1000, 10)) * 3).numpy()
@@ -247,7 +247,7 @@ def test_the_old_numerics_reproduce_bit_for_bit(digits):
 
 
 def test_auto_precision_is_the_default_and_picks_bf16_only_on_bf16_cpus(monkeypatch):
-    import iic_tutorial.train as train
+    import iic_tutorial.training.step as train
 
     assert TrainConfig().precision == TrainConfig.fast().precision == "auto"
     monkeypatch.setattr(train, "_cpu_has_bf16", lambda: True)

@@ -1,0 +1,28 @@
+"""Training IIC: the recipes, the train step, the loop, evaluation and checkpoints.
+
+One module per concern:
+
+- ``config``: :class:`TrainConfig` (every setting, one field each; the named
+  recipes ``article()`` and ``fast()``; the command line is generated from it)
+- ``step``: :class:`IICStep`, the train step, on one device or a strategy's replicas
+- ``loop``: :class:`IICTrainer` and its ``fit``
+- ``evaluation``: ``predict``, ``recalibrate_batchnorm``, ``evaluate`` and the
+  evaluation ``fit`` runs
+- ``checkpoint``: ``save`` / ``restore`` of a training folder
+
+Everything a reader needs is importable from here::
+
+    from iic_tutorial.training import IICTrainer, TrainConfig, evaluate
+"""
+
+from .checkpoint import FolderLock, exists, restore, save
+from .config import PRECISIONS, RECIPES, TrainConfig
+from .evaluation import Evaluation, evaluate, predict, recalibrate_batchnorm
+from .loop import Callback, IICTrainer
+from .step import IICStep, StepResult, head_losses, make_views, resolve_precision
+
+__all__ = [
+    "TrainConfig", "PRECISIONS", "RECIPES", "IICTrainer", "Callback", "IICStep", "StepResult",
+    "make_views", "head_losses", "resolve_precision", "predict", "recalibrate_batchnorm",
+    "evaluate", "Evaluation", "save", "restore", "exists", "FolderLock",
+]

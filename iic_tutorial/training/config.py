@@ -1,0 +1,409 @@
+"""Every setting of a training run, and the named recipes.
+
+A setting is ONE field of :class:`TrainConfig` (or of
+:class:`~iic_tutorial.augment.AugmentConfig` for the views): its default,
+its type and one line of help in the field's ``metadata``. From these fields
+:func:`add_config_arguments` generates the command line's options (the help
+line is the option's help text), :func:`config_from_args` reads them back and
+:meth:`TrainConfig.describe` says in words how a run differs from its recipe
+(the README's and chapter 9's tables). Adding a setting touches nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from ..augment import TRANSFORMS, AugmentConfig
+
+__all__ = ["TrainConfig", "PRECISIONS", "RECIPES", "VIEWS", "add_config_arguments",
+           "config_from_args", "setting", "positive_int", "non_negative_float"]
+
+#: The numeric modes of the train step (``TrainConfig.precision``).
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def _check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
+
+
+def _integer(minimum: int, words: str) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum``; ``words`` name it in the error message."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {words}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {words}, got {value}")
+        return value
+
+    parse.__name__ = words.replace(" ", "_")
+    return parse
+
+
+#: argparse types: an integer >= 1, an integer >= 0 (with clear messages otherwise).
+positive_int = _integer(1, "a positive integer")
+non_negative_int = _integer(0, "an integer >= 0")
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a number >= 0 (not NaN)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number > 0."""
+    value = non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a number > 0, got 0")
+    return value
+
+
+#: The named views a ``--view`` / ``--view-x`` word means (None: x is used as it is).
+VIEWS: Mapping[str, Callable[[], AugmentConfig | None]] = {
+    "fast": AugmentConfig.fast,
+    "article": AugmentConfig.article,
+    "mild": AugmentConfig.mild,
+    "none": lambda: None,
+}
+
+
+def setting(default: Any = dataclasses.MISSING, *, help: str, factory: Callable | None = None,
+            parse: Callable[[str], Any] | None = None, flag: str | None = None,
+            values: Mapping[str, Any] | None = None, cli: bool = True,
+            describe: bool = True) -> Any:
+    """A :class:`TrainConfig` field with what the command line and the tables need to know.
+
+    help: one line, the option's help text. parse: the argparse type of its
+    value. flag: the option (default ``--name-with-dashes``). values: words
+    the option takes and the field value each means (``--batchnorm keras``
+    -> ``fused_batchnorm=False``). cli: whether it is an option at all.
+    describe: whether :meth:`TrainConfig.describe` names it when it differs
+    from the recipe (off for alpha and seed, which the tables show anyway).
+    """
+    metadata = {"help": help, "parse": parse, "flag": flag, "values": values, "cli": cli,
+                "describe": describe}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _fast_view() -> AugmentConfig:
+    return AugmentConfig.fast()
+
+
+def _article_view() -> AugmentConfig:
+    return AugmentConfig.article()
+
+
+#: Values of fields that runs saved before the field existed were made with.
+_LEGACY_DEFAULTS = {"precision": "fp32", "fused_batchnorm": False}
+
+
+@dataclass
+class TrainConfig:
+    """Every setting of a training run (saved with each checkpoint and result).
+
+    The defaults are the article's recipe (:meth:`article`); :meth:`fast` is
+    this project's. Each field's help line (``python -m iic_tutorial train
+    --help`` prints them) says what it does. A training *step* takes
+    ``batch_size`` pairs (z, z'): ``batch_size // copies`` images, each with
+    ``copies`` augmented versions of itself.
+    """
+
+    recipe: str = setting(
+        "article", cli=False, describe=False,
+        help="the named recipe these settings start from (article, fast); set by its constructor")
+    alpha: float = setting(
+        1.0, parse=non_negative_float, describe=False,
+        help="weight of the marginal entropies of the 10-cluster head in the IIC loss; "
+             "1 is the paper's loss")
+    alpha_over: float | None = setting(
+        None, parse=non_negative_float, describe=False,
+        help="the same weight for the 50-cluster head (unset: alpha)")
+    alpha_warmup: int = setting(
+        0, parse=non_negative_int,
+        help="steps over which the weight grows linearly from 1 to alpha (0: alpha from the start)")
+    lr: float = setting(1e-4, parse=positive_float, help="Adam learning rate")
+    lr_drop_step: int = setting(
+        0, parse=non_negative_int, flag="--lr-drop",
+        help="from this step on the learning rate is lr / 10 (0: never)")
+    batch_size: int = setting(1000, parse=positive_int, help="pairs (z, z') per step")
+    copies: int = setting(
+        1, parse=positive_int,
+        help="augmented versions of each image in a step (images per step = batch_size // copies)")
+    view: AugmentConfig = setting(
+        factory=_article_view, values=VIEWS, flag="--view",
+        help="the augmentation that makes x' from x (fast: rotation, zoom/shift, intensity; "
+             "article: rotation, distortion, binarisation, noise)")
+    view_x: AugmentConfig | None = setting(
+        None, values=VIEWS, flag="--view-x",
+        help="the augmentation of x itself (none: x as it is, so its forward pass runs once "
+             "per image, not once per copy)")
+    over_clustering: bool = setting(
+        True, help="train the 50-cluster head too (loss = mean of both heads' losses)")
+    num_subheads: int = setting(
+        1, parse=positive_int, flag="--subheads",
+        help="independent copies of each head on the shared trunk (the official code uses 5); "
+             "evaluation uses the one with the lowest recent loss, chosen without labels")
+    pooling: str = setting(
+        "gap", values={"gap": "gap", "flatten": "flatten"},
+        help="how the trunk's last 3 x 3 x 256 map becomes the heads' input: gap averages it "
+             "(the article's network), flatten keeps where each feature is (the official IIC "
+             "network's heads)")
+    k: int = setting(10, parse=positive_int, help="clusters of the main head")
+    k_over: int = setting(50, parse=positive_int, help="clusters of the over-clustering head")
+    seed: int = setting(
+        0, parse=int, describe=False,
+        help="weights, sampling and augmentation all derive from it")
+    precision: str = setting(
+        "auto", values={p: p for p in PRECISIONS},
+        help="numerics of the train step: bf16 runs the network in oneDNN bfloat16 (P and the "
+             "loss in float64); auto is bf16 on a CPU with bfloat16 hardware and no GPU, "
+             "fp32 elsewhere")
+    fused_batchnorm: bool = setting(
+        True, flag="--batchnorm", values={"fused": True, "keras": False},
+        help="BatchNorm's training pass: TensorFlow's fused kernel (same maths, faster) or "
+             "Keras's own ops, as runs saved before the fused layer were trained")
+    synchronized_batchnorm: bool = setting(
+        False, help="under a strategy with several replicas, normalise by the statistics of the "
+                    "global batch (an all-reduce per BatchNorm layer); off: each replica by its "
+                    "own share, as one device would with a batch that size")
+    validate_inputs: bool = setting(
+        False, help="check inside the step that every row of z and z' is a probability vector "
+                    "(off: the heads end in softmax and fit checks the loss for NaN)")
+
+    def __post_init__(self) -> None:
+        _check_precision(self.precision)
+        if self.recipe not in RECIPES:
+            raise ValueError(f"recipe must be one of {tuple(RECIPES)}; got {self.recipe!r}")
+        if self.alpha < 0 or (self.alpha_over is not None and self.alpha_over < 0):
+            raise ValueError(f"alpha and alpha_over must be >= 0; got {self.alpha}, {self.alpha_over}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0; got {self.lr}")
+        if self.lr_drop_step < 0:
+            raise ValueError(f"lr_drop_step must be a step number >= 0; got {self.lr_drop_step}")
+        if self.alpha_warmup < 0:
+            raise ValueError(f"alpha_warmup must be a number of steps >= 0; got {self.alpha_warmup}")
+        if self.copies < 1 or self.batch_size < self.copies or self.batch_size % self.copies:
+            raise ValueError(
+                f"batch_size ({self.batch_size}) must be a positive multiple of copies ({self.copies})"
+            )
+        if self.num_subheads < 1 or self.k < 1 or self.k_over < 1:
+            raise ValueError(f"num_subheads, k and k_over must be >= 1; got "
+                             f"{self.num_subheads}, {self.k}, {self.k_over}")
+        if isinstance(self.view, dict):
+            self.view = AugmentConfig.from_dict(self.view)
+        if isinstance(self.view_x, dict):
+            self.view_x = AugmentConfig.from_dict(self.view_x)
+
+    @property
+    def images_per_step(self) -> int:
+        """Distinct images in one step: batch_size // copies."""
+        return self.batch_size // self.copies
+
+    def alpha_at(self, step: int, over: bool = False) -> float:
+        """The marginal-entropy weight used at a step: 1 -> alpha over alpha_warmup steps.
+
+        ``over=True`` gives the over-clustering head's weight (alpha_over, or alpha).
+        """
+        target = self.alpha if not over or self.alpha_over is None else self.alpha_over
+        if self.alpha_warmup <= 0 or step >= self.alpha_warmup:
+            return float(target)
+        return 1.0 + (target - 1.0) * step / self.alpha_warmup
+
+    # ------------------------------------------------------------ recipes
+    @classmethod
+    def article(cls, alpha: float = 1.0, seed: int = 0) -> "TrainConfig":
+        """The article's recipe: Adam 1e-4, 1000 pairs (x, aug(x)) per step, four transforms."""
+        return cls(recipe="article", alpha=alpha, lr=1e-4, batch_size=1000, copies=1,
+                   view=AugmentConfig.article(), view_x=None, seed=seed)
+
+    @classmethod
+    def fast(cls, alpha: float = 2.0, seed: int = 0, alpha_over: float | None = 1.0,
+             erase_p: float = 0.0) -> "TrainConfig":
+        """This project's fast recipe for a laptop CPU.
+
+        200 images x 5 copies = 1000 pairs per step (as the official code
+        pairs each image with 5 augmentations), Adam 4e-4, x' from a strong
+        view (rotation, zoom, shift, intensity jitter) and x unchanged, so
+        the forward pass of x runs once per image (1200 instead of 2000
+        images through the network per step). alpha = 2 on the 10-cluster
+        head keeps every cluster alive; the 50-cluster head keeps alpha = 1,
+        since with 50 clusters alpha = 2 already holds it at the uniform
+        solution (chapter 9 of the book has the runs). ``erase_p = 0.5`` adds
+        random erasing to the view: the recipe of the shipped model (with 1600
+        steps and ``lr_drop_step = 900``).
+        """
+        return cls(recipe="fast", alpha=alpha, alpha_over=alpha_over, lr=4e-4, batch_size=1000,
+                   copies=5, view=AugmentConfig.fast(erase_p=erase_p), view_x=None, seed=seed)
+
+    @classmethod
+    def named(cls, recipe: str, **changes) -> "TrainConfig":
+        """The recipe called ``recipe`` (a key of :data:`RECIPES`), with ``changes`` applied."""
+        if recipe not in RECIPES:
+            raise ValueError(f"unknown recipe {recipe!r}; choose one of {tuple(RECIPES)}")
+        return dataclasses.replace(getattr(cls, recipe)(), **changes)  # cls: subclasses keep theirs
+
+    # ---------------------------------------------------------- in words
+    def describe(self) -> str:
+        """The recipe's name and, in brackets, every setting that differs from it.
+
+        ``"fast (lr_drop_step=900, view: erase_p=0.5)"``; alpha and the seed
+        are left out (the tables have columns for them).
+        """
+        base = type(self).named(self.recipe)
+        changed = []
+        for f in dataclasses.fields(self):
+            value, default = getattr(self, f.name), getattr(base, f.name)
+            if not f.metadata.get("describe", True) or value == default:
+                continue
+            if f.name in ("view", "view_x"):
+                changed.append(_describe_view(f.name, value, default))
+            elif f.metadata.get("values"):
+                word = _word_for(f.metadata["values"], value)
+                label = (f.metadata["flag"] or f.name).lstrip("-")
+                changed.append(f"{label}={word}" if word else f"{f.name}={value}")
+            else:
+                changed.append(f"{f.name}={value:g}" if isinstance(value, float) else f"{f.name}={value}")
+        return f"{self.recipe}{' (' + ', '.join(changed) + ')' if changed else ''}"
+
+    # -------------------------------------------------------------- JSON
+    def to_dict(self) -> dict:
+        """Plain-JSON form."""
+        d = dataclasses.asdict(self)
+        d["view"] = self.view.to_dict()
+        d["view_x"] = None if self.view_x is None else self.view_x.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Inverse of :meth:`to_dict`.
+
+        A field missing from ``d`` (a run saved before the field existed)
+        takes the value such runs were trained with, not today's default. Runs
+        saved before the recipe's name was stored were made by the CLI's two
+        recipes, which differ in ``copies``: 5 (fast) or 1 (article).
+        """
+        d = dict(d)
+        d.setdefault("recipe", "fast" if d.get("copies", 1) > 1 else "article")
+        return cls(**{**_LEGACY_DEFAULTS, **d})
+
+
+#: The named recipes: ``TrainConfig.named(name)`` and ``--recipe name``.
+RECIPES: Mapping[str, str] = {
+    "article": "the article's: 1000 pairs (x, aug(x)), Adam 1e-4, alpha 1, its four transforms",
+    "fast": "this project's: 200 images x 5 copies, Adam 4e-4, alpha 2 / 1, the fast view",
+}
+
+
+def _word_for(values: Mapping[str, Any], value: Any) -> str | None:
+    """The option word whose value is ``value`` (None if no word means it)."""
+    for word, v in values.items():
+        if (v() if callable(v) else v) == value:
+            return word
+    return None
+
+
+def _describe_view(name: str, view: AugmentConfig | None, base: AugmentConfig | None) -> str:
+    word = _word_for(VIEWS, view)
+    if word is not None:
+        return f"{name}={word}"
+    for named in ("article", "fast"):
+        for transform in TRANSFORMS:
+            if view == VIEWS[named]().only(transform):
+                return f"{name}={named}, {transform} only"
+    reference = base or AugmentConfig.none()
+    diffs = [f"{k}={v}" for k, v in view.to_dict().items() if v != reference.to_dict()[k]]
+    return f"{name}: {', '.join(diffs)}"
+
+
+# ------------------------------------------------------------------ command line
+def _flag(f: dataclasses.Field, prefix: str = "") -> str:
+    return f.metadata.get("flag") or f"--{prefix}{f.name.replace('_', '-')}"
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, config_class: type = None) -> None:
+    """Add an option for every :class:`TrainConfig` field (and every view setting) to a parser.
+
+    ``config_class``: a TrainConfig subclass with fields of its own (made with
+    :func:`setting`) gets options for them too -- the test of "one edit".
+
+    Every option defaults to "unset" (the recipe's value). Fields of type bool
+    get ``--name`` / ``--no-name``; fields with ``values`` take one of their
+    words; the view's own settings are ``--view-<setting>`` (with the short
+    aliases ``--scale``, ``--shift``, ``--erase``, ``--erase-size``), applied
+    to the view after ``--view`` and ``--only``.
+    """
+    names = ", ".join(f"'{n}' ({text})" for n, text in RECIPES.items())
+    parser.add_argument("--recipe", choices=tuple(RECIPES), default="fast",
+                        help=f"the settings to start from: {names}; the options below override "
+                             "them (default: fast)")
+    group = parser.add_argument_group("recipe settings (default: the recipe's)")
+    for f in dataclasses.fields(config_class or TrainConfig):
+        meta = f.metadata
+        if not meta.get("cli", True):
+            continue
+        kwargs: dict = {"default": None, "dest": f"config_{f.name}", "help": meta["help"]}
+        if meta.get("values"):
+            kwargs["choices"] = tuple(meta["values"])
+        elif isinstance(f.default, bool):
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs["type"] = meta.get("parse") or str
+            kwargs["metavar"] = _flag(f).lstrip("-").upper().replace("-", "_")
+        group.add_argument(_flag(f), **kwargs)
+    group.add_argument("--only", choices=TRANSFORMS, default=None, dest="view_only",
+                       help="keep only this transform of the view (an ablation)")
+    views = parser.add_argument_group("the view's own settings (default: the view's)")
+    for f in dataclasses.fields(AugmentConfig):
+        meta = f.metadata
+        flags = [f"--view-{f.name.replace('_', '-')}", *meta.get("aliases", ())]
+        kwargs = {"default": None, "dest": f"view_{f.name}", "help": meta.get("help", f.name),
+                  "type": non_negative_float, "metavar": "PX" if "pixels" in meta.get("help", "")
+                  else "VALUE"}
+        if isinstance(f.default, tuple):
+            kwargs.update(nargs=len(f.default), metavar=("LOW", "HIGH"))
+        views.add_argument(*flags, **kwargs)
+
+
+def config_from_args(args: argparse.Namespace, config_class: type = None) -> TrainConfig:
+    """The :class:`TrainConfig` the options of :func:`add_config_arguments` describe.
+
+    The recipe first, then every option given; the view: ``--view`` (or the
+    recipe's), then ``--only``, then its own settings. Raises ValueError (with
+    the reason) for settings that do not fit together.
+    """
+    config_class = config_class or TrainConfig
+    changes: dict = {}
+    for f in dataclasses.fields(config_class):
+        value = getattr(args, f"config_{f.name}", None)
+        if value is None:
+            continue
+        values = f.metadata.get("values")
+        if values:
+            value = values[value]
+            value = value() if callable(value) else value
+        changes[f.name] = value
+    config = config_class.named(args.recipe, **changes)
+    view = config.view
+    if getattr(args, "view_only", None):
+        view = view.only(args.view_only)
+    tweaks = {f.name: getattr(args, f"view_{f.name}") for f in dataclasses.fields(AugmentConfig)
+              if getattr(args, f"view_{f.name}", None) is not None}
+    if "scale" in tweaks:
+        tweaks["scale"] = tuple(tweaks["scale"])
+    if tweaks:
+        view = dataclasses.replace(view, **tweaks)
+    return dataclasses.replace(config, view=view) if view != config.view else config

@@ -1,0 +1,166 @@
+"""The training package: one edit per setting, the recipe's name stored, the old paths kept,
+and the step reproducing the code before the package bit for bit."""
+
+import argparse
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from iic_tutorial.augment import AugmentConfig
+from iic_tutorial.training import IICTrainer, TrainConfig
+from iic_tutorial.training.config import add_config_arguments, config_from_args, setting
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse(*argv, config_class=None):
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser, config_class)
+    return config_from_args(parser.parse_args(list(argv)), config_class)
+
+
+def test_the_old_import_path_gives_the_same_objects():
+    import iic_tutorial.train as old
+    import iic_tutorial.training as new
+
+    for name in ("IICTrainer", "TrainConfig", "evaluate", "predict", "recalibrate_batchnorm",
+                 "resolve_precision", "PRECISIONS"):
+        assert getattr(old, name) is getattr(new, name)
+
+
+def test_every_setting_has_a_help_line_and_an_option():
+    from iic_tutorial.__main__ import build_parser
+
+    help_text = " ".join(build_parser()._subparsers._group_actions[0].choices["train"]
+                         .format_help().split())
+    for f in dataclasses.fields(TrainConfig):
+        assert f.metadata["help"], f.name
+        if f.metadata["cli"]:
+            flag = f.metadata["flag"] or "--" + f.name.replace("_", "-")
+            assert flag in help_text, flag
+            assert " ".join(f.metadata["help"].split())[:40] in help_text, f.name
+    for f in dataclasses.fields(AugmentConfig):
+        assert f.metadata["help"] and f"--view-{f.name.replace('_', '-')}" in help_text
+
+
+def test_a_new_setting_is_one_edit():
+    # a field with its help line is an option, parses, and is described -- nothing else is touched
+    @dataclasses.dataclass
+    class WithDropout(TrainConfig):
+        dropout: float = setting(0.0, parse=float, help="dropout rate before the heads")
+
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser, WithDropout)
+    assert "dropout rate before the heads" in parser.format_help()
+    config = config_from_args(parser.parse_args(["--recipe", "fast", "--dropout", "0.25"]), WithDropout)
+    assert isinstance(config, WithDropout) and config.dropout == 0.25 and config.recipe == "fast"
+    assert config.describe() == "fast (dropout=0.25)"
+
+
+def test_recipes_are_named_and_their_name_is_stored():
+    assert TrainConfig() == TrainConfig.article() and TrainConfig().recipe == "article"
+    fast = TrainConfig.fast(seed=3)
+    assert fast.recipe == "fast" and TrainConfig.from_dict(fast.to_dict()) == fast
+    assert TrainConfig.named("fast", seed=3) == fast
+    assert fast.view == AugmentConfig.fast() and TrainConfig.article().view == AugmentConfig.article()
+    with pytest.raises(ValueError, match=r"unknown recipe 'slow'; choose one of \('article', 'fast'\)"):
+        TrainConfig.named("slow")
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        TrainConfig(recipe="slow")
+
+
+def test_describe_names_what_differs_from_the_recipe():
+    fast = TrainConfig.fast()
+    assert fast.describe() == "fast" and TrainConfig.article(alpha=10, seed=2).describe() == "article"
+    shipped = dataclasses.replace(fast, lr_drop_step=900, view=AugmentConfig.fast(erase_p=0.5))
+    assert shipped.describe() == "fast (lr_drop_step=900, view: erase_p=0.5)"
+    assert dataclasses.replace(fast, view=AugmentConfig.article()).describe() == "fast (view=article)"
+    only = dataclasses.replace(fast, view=AugmentConfig.article().only("rotation"))
+    assert only.describe() == "fast (view=article, rotation only)"
+    legacy = dataclasses.replace(fast, precision="fp32", fused_batchnorm=False, num_subheads=5)
+    assert legacy.describe() == "fast (num_subheads=5, precision=fp32, batchnorm=keras)"
+
+
+def test_configs_saved_before_the_recipe_name_get_it_from_their_copies():
+    old = TrainConfig.fast().to_dict()
+    del old["recipe"], old["precision"], old["fused_batchnorm"]
+    config = TrainConfig.from_dict(old)
+    assert config.recipe == "fast" and config.precision == "fp32" and not config.fused_batchnorm
+    old_article = {k: v for k, v in TrainConfig.article().to_dict().items() if k != "recipe"}
+    assert TrainConfig.from_dict(old_article).recipe == "article"
+
+
+def test_every_recorded_command_parses_to_the_config_its_run_saved():
+    # the generated options read every command in results/ as the old hand-written ones did
+    from iic_tutorial.__main__ import build_parser
+
+    runs = [json.loads(p.read_text()) for p in sorted((ROOT / "results" / "runs").glob("*.json"))]
+    assert len(runs) > 40
+    for run in runs:
+        argv = run["command"].removeprefix("python -m iic_tutorial ").split()
+        config = config_from_args(build_parser().parse_args(argv)).to_dict()
+        saved = TrainConfig.from_dict(run["config"]).to_dict()
+        # fields a run saved before they existed take their legacy values, not the command's
+        for key in run["config"]:
+            assert config[key] == saved[key], (run["name"], key, config[key], saved[key])
+
+
+def test_cli_options_override_the_recipe():
+    assert parse("--recipe", "article", "--alpha", "10", "--seed", "1") == TrainConfig.article(10, 1)
+    config = parse("--recipe", "fast", "--lr-drop", "900", "--erase", "0.5", "--batchnorm", "keras",
+                   "--no-over-clustering", "--subheads", "5", "--view-x", "mild")
+    assert (config.lr_drop_step, config.view.erase_p, config.fused_batchnorm) == (900, 0.5, False)
+    assert not config.over_clustering and config.num_subheads == 5
+    assert config.view_x == AugmentConfig.mild()
+    assert parse("--recipe", "fast", "--view-max-degrees", "10").view.max_degrees == 10
+    flat = parse("--recipe", "fast", "--pooling", "flatten")
+    assert flat.pooling == "flatten" and flat.describe() == "fast (pooling=flatten)"
+    assert IICTrainer(flat).model.get_layer("flatten").output.shape == (None, 2304)
+    with pytest.raises(ValueError, match="multiple of copies"):
+        parse("--recipe", "fast", "--copies", "7")
+
+
+#: Losses of 4 train steps (and the sum of |weights| after them) computed at revision
+#: 3c0be0a, the last before the training package, with 2 TensorFlow threads (both cores):
+#: the fast recipe in today's default numerics (bf16, fused BatchNorm), and an article
+#: configuration that exercises sub-heads, a view of x, alpha warm-up and the lr drop (fp32).
+BEFORE_THE_PACKAGE = {
+    "fast_default": {"losses": [-2.2192161083221436, -2.268465042114258, -2.2837448120117188,
+                                -2.2893600463867188], "weights_sum": 15599.792632249211},
+    "article_variety": {"losses": [-8.456030627712607e-06, -2.1420176029205322, -4.295047760009766,
+                                   -6.457528591156006], "weights_sum": 21599.370092917903},
+}
+
+
+def test_the_step_reproduces_the_code_before_the_package_bit_for_bit(digits):
+    import numpy as np
+
+    from iic_tutorial import seed_everything
+
+    if len(os.sched_getaffinity(0)) != 2:
+        pytest.skip("the reference losses were computed with 2 threads")
+    if os.environ.get("TF_NUM_INTRAOP_THREADS"):
+        pytest.skip("the reference losses were computed with TensorFlow's default threads")
+    from iic_tutorial.training.step import resolve_precision
+
+    if resolve_precision("auto") != "bf16":
+        pytest.skip("the fast_default reference ran in bf16 (a CPU with bfloat16 hardware)")
+    seed_everything(0)
+    x = digits[0][:200]
+    configs = {
+        "fast_default": dataclasses.replace(TrainConfig.fast(seed=0), batch_size=250, copies=5),
+        "article_variety": dataclasses.replace(
+            TrainConfig.article(alpha=3, seed=1), batch_size=60, copies=2, num_subheads=2,
+            view_x=AugmentConfig.mild(), alpha_warmup=3, lr_drop_step=2, alpha_over=1.5,
+            precision="fp32"),
+    }
+    for name, config in configs.items():
+        trainer = IICTrainer(config)
+        per = config.images_per_step
+        losses = [trainer.train_step(x[i * per:(i + 1) * per])["loss"] for i in range(4)]
+        weights = float(sum(np.abs(v.numpy()).astype(np.float64).sum()
+                            for v in trainer.model.trainable_variables))
+        assert {"losses": losses, "weights_sum": weights} == BEFORE_THE_PACKAGE[name], name
