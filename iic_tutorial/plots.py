@@ -26,6 +26,7 @@ from matplotlib import animation
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .data import as_images
 from .information import entropy, mutual_information
 
 __all__ = [
@@ -91,27 +92,26 @@ def _annotate_cells(ax: Axes, M: np.ndarray, fmt: str, threshold: float) -> None
                 color="white" if v > threshold else "black")
 
 
+def _colorbar(fig: Figure, image, cax: Axes, label: str) -> None:
+    """A colour bar for ``image`` in ``cax`` (axes label "colorbar"), its values labelled."""
+    bar = fig.colorbar(image, cax=cax)
+    bar.set_label(label, fontsize=TICK_SIZE)
+    cax.tick_params(labelsize=7)
+    cax.set_label("colorbar")
+
+
 def _as_images(images) -> np.ndarray:
-    """(n, H, W) or (n, H, W, 1), uint8 or float in [0, 1] -> float (n, H, W) in [0, 1]."""
+    """(n, H, W) or (n, H, W, 1), uint8 or float in [0, 1] -> float (n, H, W) in [0, 1].
+
+    :func:`iic_tutorial.data.as_images` (the package's one converter, with its
+    errors), then the channel dropped for imshow. Floats within 1e-6 of [0, 1]
+    (an augmentation's round-off) are clipped first.
+    """
     x = np.asarray(images)
-    if x.ndim == 4 and x.shape[-1] == 1:
-        x = x[..., 0]
-    if x.ndim == 2:
-        x = x[None]
-    if x.ndim != 3:
-        raise ValueError(
-            f"images must have shape (n, 28, 28) or (n, 28, 28, 1); got {np.asarray(images).shape}"
-        )
-    if x.dtype == np.uint8:
-        return x.astype(np.float32) / 255.0
-    if not np.issubdtype(x.dtype, np.floating):
-        raise ValueError(f"images must be uint8 (0-255) or floats in [0, 1]; got dtype {x.dtype}")
-    if x.size and (x.min() < -1e-6 or x.max() > 1 + 1e-6):
-        raise ValueError(
-            f"float images must lie in [0, 1]; got values in [{x.min():.3g}, {x.max():.3g}]. "
-            "Divide uint8-range floats by 255"
-        )
-    return np.clip(x, 0.0, 1.0)
+    if np.issubdtype(x.dtype, np.floating) and x.size and np.isfinite(x).all() \
+            and x.min() >= -1e-6 and x.max() <= 1 + 1e-6:
+        x = np.clip(x, 0.0, 1.0)
+    return as_images(x)[..., 0]
 
 
 def _style_image_ax(ax: Axes) -> None:
@@ -184,6 +184,7 @@ def plot_joint(
     annotate: bool | None = None,
     cmap: str = CMAP,
     vmax: float | None = None,
+    colorbar: bool = True,
 ) -> Figure:
     """Heatmap of a k x k joint P with P_i as bars on the right and P_j on top.
 
@@ -193,7 +194,9 @@ def plot_joint(
     (:func:`iic_tutorial.information.mutual_information`). ``annotate``
     writes the values in the cells (default: when k <= 12). The three axes
     carry the labels "P", "P_i", "P_j" (``ax.get_label()``), so code can find
-    them. ``vmax`` fixes the colour scale (default max(P)). Returns the Figure.
+    them. ``vmax`` fixes the colour scale (default max(P)). With ``colorbar``
+    a colour bar right of the P_i bars (axes label "colorbar") reads a
+    shade back as a probability P_ij. Returns the Figure.
     """
     from mpl_toolkits.axes_grid1 import make_axes_locatable
 
@@ -202,7 +205,8 @@ def plot_joint(
     P_i, P_j = P.sum(axis=1), P.sum(axis=0)
     fig, ax = _new_ax(ax, (4.6, 4.6))
     vmax = float(P.max()) if vmax is None else vmax
-    ax.imshow(P, cmap=cmap, vmin=0, vmax=vmax if vmax > 0 else 1, interpolation="nearest")
+    image = ax.imshow(P, cmap=cmap, vmin=0, vmax=vmax if vmax > 0 else 1,
+                      interpolation="nearest")
     ax.set_label("P")
     ax.set_xlabel("j (cluster of Z')")
     ax.set_ylabel("i (cluster of Z)")
@@ -218,6 +222,8 @@ def plot_joint(
     divider = make_axes_locatable(ax)
     ax_top = divider.append_axes("top", size="22%", pad=0.08, sharex=ax)
     ax_right = divider.append_axes("right", size="22%", pad=0.08, sharey=ax)
+    if colorbar:
+        _colorbar(fig, image, divider.append_axes("right", size="5%", pad=0.12), "P_ij")
     ax_top.bar(np.arange(k_cols), P_j, color="C1", width=0.8)
     ax_right.barh(np.arange(k_rows), P_i, color="C0", height=0.8)
     ax_top.set_label("P_j")
@@ -280,6 +286,7 @@ def plot_confusion(
     xlabel: str = "matched cluster",
     ylabel: str = "true digit",
     cluster_names: Sequence[str] | None = None,
+    colorbar: bool = True,
 ) -> Figure:
     """Confusion matrix heatmap: rows = true digit, columns = matched cluster.
 
@@ -295,6 +302,8 @@ def plot_confusion(
     columns (one name per column, each column ticked; by default the columns
     are numbered, every column up to 20 and every few beyond). ``annotate``
     writes values in cells (default: when the matrix has at most 12 columns).
+    With ``colorbar`` a colour bar on the right (axes label "colorbar") reads a
+    shade back as a fraction of the row (or a count, without ``normalize``).
     The figure is at most :data:`MAX_WIDTH` inches wide. Returns the Figure.
     """
     C = np.asarray(C, dtype=np.float64)
@@ -306,9 +315,14 @@ def plot_confusion(
     accuracy = np.trace(C[:, :n_classes]) / C.sum() if C.sum() > 0 else 0.0
     M = C / np.maximum(C.sum(axis=1, keepdims=True), 1e-12) if normalize else C
     fig, ax = _new_ax(ax, _confusion_size(n_classes, k))
-    ax.imshow(M, cmap=cmap, vmin=0, vmax=1 if normalize else max(M.max(), 1),
-              interpolation="nearest", aspect="auto" if k != n_classes else "equal")
+    image = ax.imshow(M, cmap=cmap, vmin=0, vmax=1 if normalize else max(M.max(), 1),
+                      interpolation="nearest", aspect="auto" if k != n_classes else "equal")
     ax.set_label("confusion")
+    if colorbar:
+        from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+        cax = make_axes_locatable(ax).append_axes("right", size=0.15, pad=0.1)
+        _colorbar(fig, image, cax, "fraction of the row" if normalize else "count")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if cluster_names is None:
@@ -344,7 +358,7 @@ def plot_confusion(
 
 def _confusion_size(n_rows: int, k: int) -> tuple[float, float]:
     """Default size (inches) of a confusion matrix with n_rows rows and k columns."""
-    return min(max(4.2, 0.42 * k + 1), MAX_WIDTH), 0.42 * n_rows + 1.2
+    return min(max(4.8, 0.42 * k + 1.6), MAX_WIDTH), 0.42 * n_rows + 1.2
 
 
 # ----------------------------------------------------------------- images
@@ -501,7 +515,7 @@ def _moving_average(y: np.ndarray, window: int) -> np.ndarray:
 def plot_history(history: Mapping, ax: Axes | None = None, smooth: int | None = None) -> Figure:
     """Loss of the k head and the over-clustering head vs step, and test accuracy.
 
-    ``history``: :attr:`iic_tutorial.train.IICTrainer.history` (or a saved
+    ``history``: :attr:`iic_tutorial.training.IICTrainer.history` (or a saved
     state with a ``"history"`` key): per-step lists ``step``, ``loss_k``,
     ``loss_over`` and ``evals`` records. Losses are drawn faint and as a
     moving average over ``smooth`` steps (default: 1 % of the run). When the
@@ -842,7 +856,7 @@ def plot_batchnorm_pitfall(history: Mapping, ax: Axes | None = None) -> Figure:
     """Test accuracy with stale vs recalibrated BatchNorm statistics over training.
 
     ``history``: a trainer history whose ``evals`` hold ``acc`` (after
-    :func:`iic_tutorial.train.recalibrate_batchnorm`) and ``acc_raw_bn``
+    :func:`iic_tutorial.training.recalibrate_batchnorm`) and ``acc_raw_bn``
     (``training=False`` with the moving averages as training left them).
     Returns the Figure.
     """
@@ -919,25 +933,54 @@ def plot_bars(
     ax: Axes | None = None,
     title: str | None = None,
     percent: bool = True,
+    bottom: float | str | None = "auto",
 ) -> Figure:
     """A bar per setting, with its value written on top (mean ± std when given several).
 
     ``values``: {label: value or list of values (e.g. one per seed)}; with
-    ``percent`` values in [0, 1] are shown in %. Returns the Figure.
+    ``percent`` values in [0, 1] are shown in %. ``bottom`` is where the value
+    axis starts: a number, ``None`` for 0, or ``"auto"``: 0, unless every bar
+    and its error bar lie above 50 % and within 20 points of each other (say
+    accuracies around 97 % that differ by tenths). Then the axis starts at a
+    whole number just below the lowest bar, so the differences can be seen,
+    and the cut is said twice: the y label ends "axis starts at N %", and a
+    break mark (two slashes) sits at the foot of the axis. Returns the Figure.
     """
+    if bottom != "auto" and bottom is not None and not isinstance(bottom, (int, float)):
+        raise ValueError(f"bottom must be 'auto', None or a number; got {bottom!r}")
     fig, ax = _new_ax(ax, (max(4.0, 1.0 * len(values) + 1.5), 3.4))
     scale = 100.0 if percent else 1.0
-    for i, (label, v) in enumerate(values.items()):
+    bars = []
+    for label, v in values.items():
         v = scale * np.atleast_1d(np.asarray(v, dtype=np.float64))
-        mean = v.mean()
-        err = v.std(ddof=1) if len(v) > 1 else None
-        ax.bar(i, mean, yerr=err, color=f"C{i % 10}", alpha=0.8, capsize=4)
+        bars.append((v.mean(), v.std(ddof=1) if len(v) > 1 else None))
+    lows = [mean - (err or 0) for mean, err in bars]
+    highs = [mean + (err or 0) for mean, err in bars]
+    if bottom == "auto":
+        lo, hi = (min(lows), max(highs)) if bars else (0.0, 0.0)
+        zoom = percent and bars and lo > 50 and hi - lo < 20
+        bottom = float(math.floor(lo - max(0.5, 0.3 * (hi - lo)))) if zoom else 0.0
+    bottom = 0.0 if bottom is None else float(bottom)
+    if percent and bottom == 0:
+        top = 105.0
+    else:
+        top = max(highs, default=1.0) + 0.2 * (max(highs, default=1.0) - bottom)
+    step = 0.015 * (top - bottom)
+    for i, (mean, err) in enumerate(bars):
+        ax.bar(i, mean - bottom, bottom=bottom, yerr=err, color=f"C{i % 10}", alpha=0.8,
+               capsize=4)
         text = f"{mean:.1f}" if err is None else f"{mean:.1f}±{err:.1f}"
-        ax.text(i, mean + (err or 0) + 1.5 * scale / 100, text, ha="center", fontsize=TICK_SIZE)
+        ax.text(i, mean + (err or 0) + step, text, ha="center", fontsize=TICK_SIZE)
     ax.set_xticks(range(len(values)), list(values), fontsize=TICK_SIZE, rotation=20, ha="right")
+    ax.set_ylim(bottom, top)
+    if bottom != 0:
+        unit = " %" if percent else ""
+        ylabel = f"{ylabel}\naxis starts at {bottom:g}{unit}"
+        d = 0.02  # the break mark: two short slashes across the foot of the y axis
+        for y in (0.015, 0.045):
+            ax.plot([-d, d], [y - d, y + d], transform=ax.transAxes, color="k", lw=1,
+                    clip_on=False)
     ax.set_ylabel(ylabel, fontsize=TICK_SIZE + 1)
-    if percent:
-        ax.set_ylim(0, 105)
     ax.tick_params(labelsize=TICK_SIZE)
     ax.grid(alpha=0.3, axis="y")
     if title:

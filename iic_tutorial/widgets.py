@@ -24,6 +24,17 @@ run. Two kinds of fallback need none:
   "Save widget state");
 * :func:`static_panel` (a matplotlib figure) and :func:`static_html` put a few
   settings side by side, for readers without JavaScript.
+
+The book shows each control once per reader. The cell of a live widget is
+tagged ``remove-output`` and ``live-NAME``: Jupyter Book drops its output, so
+the web page has no slider that moves without redrawing anything, while Colab
+and Jupyter, which ignore the tag, run the cell and show the live widget. The
+one kernel-free view of that control is the cell tagged ``view-NAME``: a
+:func:`static_panel` figure where a live widget exists (a second, precomputed
+slider beside the live one would leave a Colab reader with two sliders for one
+thing), a :func:`precomputed_slider` where no live widget exists and the
+precomputed slider is the control itself. The tests check the tags in the
+notebooks and the views in the built page.
 """
 
 from __future__ import annotations

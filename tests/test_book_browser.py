@@ -21,7 +21,14 @@ and for a reader with a saved copy. For every page it checks:
 * every embedded widget is drawn (not vanished), a page with widgets also shows static
   images (for readers without JavaScript), and each precomputed slider
   (``iic_tutorial.widgets.precomputed_slider``: a slider above a Tab of images) shows a
-  loaded image and switches to another when its handle gets the arrow keys.
+  loaded image and switches to another when its handle gets the arrow keys;
+* one kernel-free view per control. A chapter tags the cell of a live widget, which needs
+  a kernel, ``live-NAME`` and ``remove-output`` (Jupyter Book drops its output; Colab and
+  Jupyter run it), and the one cell that shows the control without a kernel (a side-by-side
+  figure or a precomputed slider) ``view-NAME``. In the page every live cell is without
+  output, every control named in the notebook's tags has exactly one view cell, which
+  shows a loaded image, and no widget control (slider, menu, button) lies outside a view
+  cell.
 
 A full-page screenshot of each page goes to ``_build/screenshots/`` (printed after these
 tests, with a summary of what a reader meets: stderr blocks, widgets, timings).
@@ -41,6 +48,7 @@ import sys
 import threading
 import time
 import types
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -93,6 +101,17 @@ def source_of(docname: str) -> Path | None:
         if (ROOT / f"{docname}{suffix}").is_file():
             return ROOT / f"{docname}{suffix}"
     return None
+
+
+def notebook_controls(path: Path) -> set[str]:
+    """The controls a chapter names in its cell tags ``live-NAME`` and ``view-NAME``."""
+    import json
+
+    if path.suffix != ".ipynb":
+        return set()
+    cells = json.loads(path.read_text())["cells"]
+    return {tag.split("-", 1)[1] for c in cells for tag in c.get("metadata", {}).get("tags", [])
+            if tag.startswith(("live-", "view-"))}
 
 
 def expected_colab_url(docname: str, config_path: Path = ROOT / "_config.yml") -> str:
@@ -260,6 +279,20 @@ PAGE_FACTS_JS = r"""
       return {factor: Math.round(10 * i.naturalWidth / i.clientWidth) / 10,
               cell: code ? code.textContent.trim().split("\n").slice(-1)[0].slice(0, 70) : "?"};
     }),
+    // cells tagged live-NAME (a widget that needs a kernel) or view-NAME (its kernel-free view)
+    controlCells: [...document.querySelectorAll("div.cell")].flatMap(cell =>
+      [...cell.classList].filter(c => /^tag_(live|view)-/.test(c)).map(c => ({
+        tag: c.slice(4),
+        output: !!cell.querySelector(".cell_output"),
+        shown: [...cell.querySelectorAll(".cell_output img")].some(
+            i => i.complete && i.naturalWidth > 0),
+        sliders: cell.querySelectorAll(".widget-slider").length,
+      }))),
+    // controls (sliders, menus, buttons) outside a view cell: a live widget left in the
+    // page, or a second view of a control (a progress bar is no control)
+    strayControls: [...document.querySelectorAll(
+        ".cell_output .widget-subarea :is(.widget-slider, .widget-dropdown, .jupyter-button)")]
+        .filter(w => !w.closest('div.cell[class*="tag_view-"]')).length,
     height: document.documentElement.scrollHeight,
     overflowX: document.documentElement.scrollWidth - window.innerWidth,
     // printed output cut off at the right edge of its block
@@ -367,6 +400,10 @@ def _check_sliders(page, problems: list[str]) -> int:
 
 
 @pytest.mark.parametrize("docname", DOCNAMES)
+#: The pages that show the scoreboard of iic_tutorial.runs.scoreboard.
+SCOREBOARD_PAGES = ("intro", "09_alpha_and_augmentations")
+
+
 def test_page_as_a_reader_sees_it(docname, browser, site, report):
     problems: list[str] = []
     html = HTML / f"{docname}.html"
@@ -458,10 +495,42 @@ def test_page_as_a_reader_sees_it(docname, browser, site, report):
         if not static:
             problems.append("a page with widgets shows no static image for readers without JavaScript")
 
+    # the scoreboard (generated from results/) opens the intro and chapter 9
+    if docname.rsplit("/", 1)[-1] in SCOREBOARD_PAGES:
+        missing = [row for row in ("article (reported)", "paper (reported)", "shipped model")
+                   if row not in facts["text"]]
+        if missing:
+            problems.append(f"the scoreboard is missing from the page (no rows {missing})")
+
+    # one kernel-free view per control; live widgets only where a kernel runs
+    live = [c for c in facts["controlCells"] if c["tag"].startswith("live-")]
+    views = [c for c in facts["controlCells"] if c["tag"].startswith("view-")]
+    shown_live = [c["tag"] for c in live if c["output"]]
+    if shown_live:
+        problems.append(f"live widgets shown in a page with no kernel behind them: {shown_live} "
+                        "(tag their cells remove-output)")
+    view_count = Counter(c["tag"].split("-", 1)[1] for c in views)
+    named = notebook_controls(source) if source is not None else set()
+    in_page = {c["tag"].split("-", 1)[1] for c in facts["controlCells"]}
+    if in_page != named:
+        problems.append(f"controls tagged in the notebook {sorted(named)}, in the page {sorted(in_page)}")
+    for name in sorted(named | in_page):
+        if view_count[name] != 1:
+            problems.append(f"control {name!r}: {view_count[name]} kernel-free views in the page, "
+                            "expected exactly one (a cell tagged view-" + name + ")")
+    blank = [c["tag"] for c in views if not c["shown"]]
+    if blank:
+        problems.append(f"kernel-free views that show no loaded image: {blank}")
+    if facts["strayControls"]:
+        problems.append(f"{facts['strayControls']} widget controls outside a view-* cell: a live "
+                        "widget without remove-output, or a second view of a control")
+    controls = ", ".join(f"{name} ({view_count[name]} view)" for name in sorted(view_count))
+
     report.append(
         f"  {docname}: {seconds:.1f} s, {facts['height']} px tall, {len(facts['images'])} images, "
         f"{facts['maths']} maths, {facts['widgetsDrawn']}/{facts['widgetViews']} widgets, "
         f"{sliders} precomputed sliders, {len(facts['stderr'])} stderr blocks"
+        + (f", controls: {controls}" if controls else "")
         + "".join(f"\n      stderr ({len(block)} lines): {block[0][:100] if block else ''}"
                   for block in facts["stderr"])
         + "".join(f"\n      figure shrunk {f['factor']}x to fit the column (small labels): {f['cell']}"

@@ -103,6 +103,14 @@ def test_plot_joint_marginal_bars_and_mutual_information():
     I = _number_after(top.get_title(), "I(Z; Z')")
     assert I == pytest.approx(mutual_information(P), abs=5e-4)
     assert len(main.texts) == 16  # annotated, k <= 12
+    # a colour bar reads the shades back as P_ij, on the heatmap's own scale
+    bar = _axes(fig, "colorbar")
+    assert bar.get_ylabel() == "P_ij"
+    assert bar.get_ylim() == pytest.approx(main.get_images()[0].get_clim())
+    fig.canvas.draw()  # the divider places the axes when the figure is drawn
+    assert bar.get_position().x0 > right.get_position().x1  # right of the P_i bars
+    plain = plots.plot_joint(P, colorbar=False)
+    assert "colorbar" not in [a.get_label() for a in plain.axes]
 
 
 def test_plot_joint_non_square_into_given_ax_and_errors():
@@ -129,6 +137,8 @@ def test_plot_joints_draws_each_table_with_its_title():
     for main, P in zip(mains, tables.values()):
         np.testing.assert_allclose(main.get_images()[0].get_array(), P)
         assert main.get_images()[0].get_clim() == (0, 0.4)
+    bars = [a for a in fig.axes if a.get_label() == "colorbar"]
+    assert len(bars) == 4 and all(b.get_ylim() == pytest.approx((0, 0.4)) for b in bars)
     assert len({round(a.get_position().y0, 2) for a in mains}) == 2  # four as 2 x 2
     assert fig.get_size_inches()[0] <= plots.MAX_WIDTH
     three = plots.plot_joints({"a": np.eye(2) / 2, "b": np.eye(2) / 2, "c": np.eye(2) / 2},
@@ -151,6 +161,23 @@ def test_plot_confusion_normalises_rows_and_reports_accuracy():
     with pytest.raises(ValueError, match="one name per row"):
         plots.plot_confusion(C, class_names=["a"])
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("matched cluster", "true digit")
+
+
+def test_plot_confusion_has_a_colour_bar_on_its_scale():
+    C = np.array([[8, 2, 0], [1, 9, 0], [0, 5, 5]])
+    fig = plots.plot_confusion(C)
+    main, bar = _axes(fig, "confusion"), _axes(fig, "colorbar")
+    assert bar.get_ylabel() == "fraction of the row" and bar.get_ylim() == pytest.approx((0, 1))
+    fig.canvas.draw()  # the divider places the axes when the figure is drawn
+    assert bar.get_position().x0 >= main.get_position().x1  # on the right
+    counts = plots.plot_confusion(C, normalize=False)
+    assert _axes(counts, "colorbar").get_ylabel() == "count"
+    assert _axes(counts, "colorbar").get_ylim() == pytest.approx((0, 9))
+    assert "colorbar" not in [a.get_label() for a in plots.plot_confusion(C, colorbar=False).axes]
+    # drawn into a given axes (as in an animation frame), the bar comes along
+    f, ax = plt.subplots()
+    plots.plot_confusion(np.ones((10, 50)), ax=ax)
+    assert [a.get_label() for a in f.axes].count("colorbar") == 1
 
 
 def test_plot_confusion_other_contingency_tables():
@@ -436,6 +463,29 @@ def test_plot_bars_heights_are_means_in_percent():
     np.testing.assert_allclose(heights, [50, 90])
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts == ["50.0", "90.0±10.0"]
+    assert fig.axes[0].get_ylim()[0] == 0  # bars far apart: the whole bar
+    assert "axis starts" not in fig.axes[0].get_ylabel()
+
+
+def test_plot_bars_zooms_in_on_tenths_and_says_so():
+    from iic_tutorial.plots import plot_bars
+
+    values = {"fast": [0.972, 0.9731, 0.9711], "erasing": [0.9757, 0.9397, 0.9756]}
+    ax = plot_bars(values).axes[0]
+    low, high = ax.get_ylim()
+    assert 80 < low < 93.88 and high > 98.52  # near the data, every error bar inside
+    assert low == int(low)  # a whole number, named in the label
+    assert ax.get_ylabel().endswith(f"axis starts at {low:g} %")
+    # the bars still end at the means (they start at the cut)
+    tops = [p.get_y() + p.get_height() for p in ax.patches]
+    np.testing.assert_allclose(tops, [97.206667, 96.366667], atol=1e-4)
+    assert all(p.get_y() == low for p in ax.patches)
+    assert len(ax.get_lines()) >= 2  # the break mark at the foot of the axis
+    fixed = plot_bars(values, bottom=None).axes[0]
+    assert fixed.get_ylim()[0] == 0 and "axis starts" not in fixed.get_ylabel()
+    assert plot_bars(values, bottom=90).axes[0].get_ylim()[0] == 90
+    with pytest.raises(ValueError, match="bottom must be"):
+        plot_bars(values, bottom="low")
 
 
 def test_plot_confusion_names_every_column_when_asked():

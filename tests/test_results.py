@@ -1,10 +1,11 @@
 """results/: real runs, collected faithfully; the README tables are generated from them."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+
+from iic_tutorial.runs import time_to_accuracy
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = sorted((ROOT / "results" / "runs").glob("*.json"))
@@ -12,10 +13,9 @@ RUNS = sorted((ROOT / "results" / "runs").glob("*.json"))
 
 @pytest.fixture(scope="module")
 def collect():
-    spec = importlib.util.spec_from_file_location("collect", ROOT / "benchmarks" / "collect.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from conftest import load_benchmark
+
+    return load_benchmark("collect")
 
 
 def test_every_result_records_how_it_was_made():
@@ -43,12 +43,18 @@ def test_readme_tables_are_generated_from_the_result_files(collect):
     assert collect.table() in between
 
 
+def test_the_intro_scoreboard_is_generated_from_the_result_files(collect):
+    intro = (ROOT / "book" / "intro.md").read_text()
+    between = intro.split(collect.SCORE_BEGIN, 1)[1].split(collect.SCORE_END, 1)[0]
+    assert between.strip() == collect.headline_table().strip()
+
+
 def test_time_to_accuracy_reads_the_curve(collect):
     curve = [{"acc": 0.5, "wall_time": 10.0}, {"acc": 0.96, "wall_time": 20.0},
              {"acc": 0.94, "wall_time": 30.0}, {"acc": 0.98, "wall_time": 40.0}]
-    assert collect.time_to(curve, 0.95) == 20.0
-    assert collect.time_to(curve, 0.975) == 40.0
-    assert collect.time_to(curve, 0.99) is None
+    assert time_to_accuracy(curve, 0.95) == 20.0
+    assert time_to_accuracy(curve, 0.975) == 40.0
+    assert time_to_accuracy(curve, 0.99) is None
 
 
 def test_mean_std_uses_the_sample_std(collect):
@@ -72,3 +78,29 @@ def test_step_speed_result_is_complete_and_shown_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     between = readme.split("<!-- step-speed:begin -->", 1)[1].split("<!-- step-speed:end -->", 1)[0]
     assert between.strip() == speed_table(result)
+
+
+def test_curve_readers_pick_the_right_evaluation():
+    from iic_tutorial.runs import at_step, first_step, mean_std, until
+
+    run = {"curve": [{"step": 100, "acc": 0.5}, {"step": 200, "acc": 0.96},
+                     {"step": 300, "acc": 0.94}, {"step": 400, "acc": 0.98}]}
+    assert at_step(run, 200) == 0.96 and at_step(run, 250) == 0.94 and at_step(run, 500) is None
+    assert [p["step"] for p in until(run, 300)["curve"]] == [100, 200, 300]
+    assert first_step(run, 0.95) == 200 and first_step(run, 0.975) == 400
+    assert first_step(run, 0.99) is None
+    assert mean_std([0.97, 0.98, 0.99], digits=1) == "98.0 ± 1.0 %"
+
+
+def test_the_distributed_table_is_generated_from_its_result():
+    from iic_tutorial.pretrained import distributed
+    from iic_tutorial.runs import distributed_table
+
+    result = json.loads((ROOT / "results" / "distributed.json").read_text())
+    assert distributed() == result  # the package's copy, read by chapter 7
+    readme = (ROOT / "README.md").read_text()
+    between = readme.split("<!-- distributed:begin -->", 1)[1].split("<!-- distributed:end -->", 1)[0]
+    assert between.strip() == distributed_table(result).strip()
+    assert set(result["replicas"]) == {"2", "4", "8"}
+    gap = result["replicas"]["2"]["naive_minus_global"]
+    assert 0 < gap["2"] < gap["4"] < gap["8"]  # what the README's sentence says

@@ -10,6 +10,8 @@ import dataclasses
 import inspect
 import json
 import math
+import re
+from pathlib import Path
 
 import matplotlib
 
@@ -246,3 +248,34 @@ def test_only_apis_common_to_ipywidgets_7_and_8():
                      if not line.strip().startswith(("#", "*", "``")))
     for name in ("widgets.Stack(", "TagsInput", "Datetime", "ColorsInput", ".titles ="):
         assert name not in code
+
+
+# ----------------------------------------------------------------- the chapters' use of them
+
+BOOK = Path(__file__).resolve().parent.parent / "book"
+#: Calls that build a widget whose figure is redrawn by Python: dead without a kernel.
+LIVE = re.compile(r"\bwidgets\.(entropy|augmentation|alpha)_widget\(")
+#: Calls that build a kernel-free view of a control.
+VIEW = re.compile(r"\bwidgets\.(precomputed_slider|static_panel|static_html|results_alpha_widget)\(")
+
+
+@pytest.mark.parametrize("path", sorted(BOOK.glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
+def test_live_widgets_only_with_a_kernel_and_one_view_per_control(path):
+    """A live widget's cell is tagged remove-output and live-NAME (the built book drops its
+    output, Colab runs it); each control has exactly one cell tagged view-NAME."""
+    live, views = set(), []
+    for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        source, tags = "".join(cell["source"]), cell["metadata"].get("tags", [])
+        names = {t.split("-", 1)[1] for t in tags if t.startswith("live-")}
+        if LIVE.search(source):
+            assert "remove-output" in tags and names, (
+                f"{path.name} cell {i}: a live widget needs the tags remove-output and live-NAME")
+        live |= names
+        if VIEW.search(source):
+            assert any(t.startswith("view-") for t in tags), (
+                f"{path.name} cell {i}: a kernel-free view needs the tag view-NAME")
+        views += [t.split("-", 1)[1] for t in tags if t.startswith("view-")]
+    for name in live | set(views):
+        assert views.count(name) == 1, f"{path.name}: control {name!r} has {views.count(name)} views"

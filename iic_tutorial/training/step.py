@@ -211,7 +211,7 @@ class IICStep:
     # ------------------------------------------------------------- steps
     def single_device(self, x: tf.Tensor, seed: tf.Tensor, alpha: tf.Tensor,
                       alpha_over: tf.Tensor):
-        """The train step on one device: views, both heads, the IIC losses, one Adam update."""
+        """The train step on one device: the twins x', both heads, the IIC losses, one Adam update."""
         h = self.config.num_subheads
         x_view, x_prime = make_views(self.config, x, seed)
         with tf.GradientTape() as tape:
@@ -233,8 +233,7 @@ class IICStep:
         all-reduce is an all-reduce of the gradients, so each replica
         differentiates loss / replicas, and the optimizer's sum over replicas
         gives the single-device gradient. (BatchNorm uses each replica's own
-        batch statistics unless the model was built with
-        ``create_model(synchronized_batchnorm=True)``.)
+        batch statistics unless ``config.synchronized_batchnorm`` is on.)
         """
         strategy, h = self.strategy, self.config.num_subheads
         n = strategy.num_replicas_in_sync
