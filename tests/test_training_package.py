@@ -119,8 +119,13 @@ def test_cli_options_override_the_recipe():
     flat = parse("--recipe", "fast", "--pooling", "flatten")
     assert flat.pooling == "flatten" and flat.describe() == "fast (pooling=flatten)"
     assert IICTrainer(flat).model.get_layer("flatten").output.shape == (None, 2304)
+    assert parse("--recipe", "fast", "--view", "none").view == AugmentConfig.none()
+    assert parse("--recipe", "fast", "--view-x", "none").view_x is None
+    assert parse("--recipe", "fast", "--view-x", "none").describe() == "fast"
     with pytest.raises(ValueError, match="multiple of copies"):
         parse("--recipe", "fast", "--copies", "7")
+    with pytest.raises(ValueError, match=r"view must be an AugmentConfig .*AugmentConfig.none\(\)"):
+        TrainConfig(view=None)
 
 
 #: Losses of 4 train steps (and the sum of |weights| after them) computed at revision

@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 
 from ..augment import TRANSFORMS, AugmentConfig
 
-__all__ = ["TrainConfig", "PRECISIONS", "RECIPES", "VIEWS", "add_config_arguments",
+__all__ = ["TrainConfig", "PRECISIONS", "RECIPES", "VIEWS", "VIEWS_X", "add_config_arguments",
            "config_from_args", "setting", "positive_int", "non_negative_float"]
 
 #: The numeric modes of the train step (``TrainConfig.precision``).
@@ -70,13 +70,16 @@ def positive_float(text: str) -> float:
     return value
 
 
-#: The named views a ``--view`` / ``--view-x`` word means (None: x is used as it is).
-VIEWS: Mapping[str, Callable[[], AugmentConfig | None]] = {
+#: The named views a ``--view`` word means ("none": the identity, x' = x).
+VIEWS: Mapping[str, Callable[[], AugmentConfig]] = {
     "fast": AugmentConfig.fast,
     "article": AugmentConfig.article,
     "mild": AugmentConfig.mild,
-    "none": lambda: None,
+    "none": AugmentConfig.none,
 }
+
+#: The words of ``--view-x``: the same views, and "none" for x used as it is (None).
+VIEWS_X: Mapping[str, Callable[[], AugmentConfig | None]] = {**VIEWS, "none": lambda: None}
 
 
 def setting(default: Any = dataclasses.MISSING, *, help: str, factory: Callable | None = None,
@@ -148,7 +151,7 @@ class TrainConfig:
         help="the augmentation that makes x' from x (fast: rotation, zoom/shift, intensity; "
              "article: rotation, distortion, binarisation, noise)")
     view_x: AugmentConfig | None = setting(
-        None, values=VIEWS, flag="--view-x",
+        None, values=VIEWS_X, flag="--view-x",
         help="the augmentation of x itself (none: x as it is, so its forward pass runs once "
              "per image, not once per copy)")
     over_clustering: bool = setting(
@@ -205,6 +208,9 @@ class TrainConfig:
                              f"{self.num_subheads}, {self.k}, {self.k_over}")
         if isinstance(self.view, dict):
             self.view = AugmentConfig.from_dict(self.view)
+        if not isinstance(self.view, AugmentConfig):
+            raise ValueError(f"view must be an AugmentConfig (the augmentation that makes x'); got "
+                             f"{self.view!r}. AugmentConfig.none() is the identity")
         if isinstance(self.view_x, dict):
             self.view_x = AugmentConfig.from_dict(self.view_x)
 
@@ -317,7 +323,7 @@ def _word_for(values: Mapping[str, Any], value: Any) -> str | None:
 
 
 def _describe_view(name: str, view: AugmentConfig | None, base: AugmentConfig | None) -> str:
-    word = _word_for(VIEWS, view)
+    word = _word_for(VIEWS_X if name == "view_x" else VIEWS, view)
     if word is not None:
         return f"{name}={word}"
     for named in ("article", "fast"):
