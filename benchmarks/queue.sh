@@ -19,6 +19,7 @@ while [ $# -ge 2 ]; do
     continue
   fi
   echo "$(date -Is) start $name: $args"
-  "${pin[@]}" .venv/bin/python -m iic_tutorial train $args --out "runs/$name" --quiet > "runs/$name.log" 2>&1
-  echo "$(date -Is) end $name rc=$?"
+  "${pin[@]}" .venv/bin/python -m iic_tutorial train $args --out "runs/$name" --quiet >> "runs/$name.log" 2>&1
+  rc=$?  # (before $(date) below, which would reset it)
+  echo "$(date -Is) end $name rc=$rc"
 done

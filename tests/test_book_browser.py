@@ -399,11 +399,11 @@ def _check_sliders(page, problems: list[str]) -> int:
     return count
 
 
-@pytest.mark.parametrize("docname", DOCNAMES)
 #: The pages that show the scoreboard of iic_tutorial.runs.scoreboard.
 SCOREBOARD_PAGES = ("intro", "09_alpha_and_augmentations")
 
 
+@pytest.mark.parametrize("docname", DOCNAMES)
 def test_page_as_a_reader_sees_it(docname, browser, site, report):
     problems: list[str] = []
     html = HTML / f"{docname}.html"

@@ -106,9 +106,10 @@ def test_two_worker_processes_train_like_one_device(tmp_path):
 
     ports = [str(p) for p in _free_ports(2)]
     out = [tmp_path / f"w{i}.npz" for i in range(2)]
-    workers = _run_workers([[sys.executable, str(MULTIWORKER), "worker", str(i), *ports, str(out[i])]
-                            for i in range(2)])
-    single = _run_workers([[sys.executable, str(MULTIWORKER), "single", str(tmp_path / "one.npz")]])[0]
+    # the two workers and the single-device reference, started together
+    *workers, single = _run_workers(
+        [[sys.executable, str(MULTIWORKER), "worker", str(i), *ports, str(out[i])] for i in range(2)]
+        + [[sys.executable, str(MULTIWORKER), "single", str(tmp_path / "one.npz")]])
     reports = [_result(w) for w in workers]
     one = _result(single)
     assert [r["replicas"] for r in reports] == [2, 2] and one["replicas"] == 1
