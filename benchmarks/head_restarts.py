@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from iic_tutorial.data import as_images, load_mnist
     from iic_tutorial.metrics import cluster_accuracy, confusion_matrix, largest_confusion
-    from iic_tutorial.model import cluster_head
+    from iic_tutorial.model import cluster_head, pooling_of
     from iic_tutorial.runs import git_revision as _git_revision, hardware
     from iic_tutorial.training import IICTrainer, head_losses, make_views, recalibrate_batchnorm
 
@@ -55,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     (x_train, _), (x_test, y_test) = load_mnist()
     x_all = as_images(np.concatenate([x_train, x_test]))
     recalibrate_batchnorm(model, x_all[:5000])
-    pooled = "flatten" if any(layer.name == "flatten" for layer in model.layers) else "gap"
-    trunk = keras.Model(model.input, model.get_layer(pooled).output)
+    trunk = keras.Model(model.input, model.get_layer(pooling_of(model)).output)
     keras.utils.set_random_seed(0)
     features = keras.Input(shape=trunk.output.shape[1:])
     heads = keras.Model(features, [cluster_head(features, config.k, f"H{i}") for i in range(args.heads)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-__all__ = ["create_model", "POOLINGS", "cluster_head", "export_subheads", "load_weights", "BatchNormalization", "INPUT_SHAPE"]
+__all__ = ["create_model", "POOLINGS", "pooling_of", "cluster_head", "export_subheads", "load_weights", "BatchNormalization", "INPUT_SHAPE"]
 
 #: How the trunk's last feature map becomes the heads' input (``create_model(pooling=)``).
 POOLINGS = ("gap", "flatten")
@@ -138,6 +138,11 @@ def create_model(
     return keras.Model(x, heads, name="iic")
 
 
+def pooling_of(model: keras.Model) -> str:
+    """The ``pooling`` a :func:`create_model` network was built with: "flatten" or "gap"."""
+    return "flatten" if any(layer.name == "flatten" for layer in model.layers) else "gap"
+
+
 def export_subheads(model: keras.Model, i: int, j: int) -> keras.Model:
     """A two-output :func:`create_model` network holding model's trunk and sub-heads i and j.
 
@@ -149,8 +154,7 @@ def export_subheads(model: keras.Model, i: int, j: int) -> keras.Model:
     if not (0 <= i < h and 0 <= j < h):
         raise ValueError(f"sub-head indices must lie in [0, {h}); got i={i}, j={j}")
     k, k_over = model.outputs[0].shape[-1], model.outputs[h].shape[-1]
-    pooling = "flatten" if any(layer.name == "flatten" for layer in model.layers) else "gap"
-    out = create_model(k, k_over, pooling=pooling)
+    out = create_model(k, k_over, pooling=pooling_of(model))
     rename = {} if h == 1 else {"Z": f"Z_{i + 1}", "Z_over": f"Z_over_{j + 1}"}
     for layer in out.layers:
         if not layer.weights:

@@ -102,14 +102,6 @@ def setting(default: Any = dataclasses.MISSING, *, help: str, factory: Callable 
     return field(default=default, metadata=metadata)
 
 
-def _fast_view() -> AugmentConfig:
-    return AugmentConfig.fast()
-
-
-def _article_view() -> AugmentConfig:
-    return AugmentConfig.article()
-
-
 #: Values of fields that runs saved before the field existed were made with.
 _LEGACY_DEFAULTS = {"precision": "fp32", "fused_batchnorm": False}
 
@@ -147,7 +139,7 @@ class TrainConfig:
         1, parse=positive_int,
         help="augmented versions of each image in a step (images per step = batch_size // copies)")
     view: AugmentConfig = setting(
-        factory=_article_view, values=VIEWS, flag="--view",
+        factory=AugmentConfig.article, values=VIEWS, flag="--view",
         help="the augmentation that makes x' from x (fast: rotation, zoom/shift, intensity; "
              "article: rotation, distortion, binarisation, noise)")
     view_x: AugmentConfig | None = setting(
