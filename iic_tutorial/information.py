@@ -5,7 +5,7 @@ maths chapters derive by hand; the TensorFlow loss in :mod:`iic_tutorial.losses`
 is checked against them.
 
 Conventions follow the IIC paper: ``z`` and ``z_prime`` are softmax outputs of
-shape ``(batch, k)`` for an image and its augmented twin, ``P`` is the ``k x k``
+shape ``(batch, k)`` for an image and its augmented view, ``P`` is the ``k x k``
 joint distribution and ``P_i``, ``P_j`` are its marginals.
 """
 
@@ -67,7 +67,7 @@ def joint_distribution(z: np.ndarray, z_prime: np.ndarray, symmetric: bool = Tru
     """P = (1/n) sum_b outer(z_b, z'_b), optionally symmetrised: P <- (P + P^T) / 2.
 
     ``z`` and ``z_prime`` are ``(n, k)`` arrays of probability vectors (rows sum
-    to 1), e.g. the softmax outputs for n images and their augmented twins.
+    to 1), e.g. the softmax outputs for n images and their augmented views.
     Returns the ``k x k`` joint distribution P (non-negative, sums to 1),
     where P[i, j] estimates Pr(Z = i, Z' = j).
     """

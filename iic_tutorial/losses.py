@@ -129,7 +129,7 @@ def iic_loss(z: tf.Tensor, z_prime: tf.Tensor, alpha: float = 1.0, eps: float = 
     """IIC loss  L = sum_ij P_ij * (alpha ln P_i + alpha ln P_j - ln P_ij).
 
     ``z``, ``z_prime``: softmax outputs of shape ``(batch, k)`` for images and
-    their augmented twins. P is their symmetric joint distribution
+    their augmented views. P is their symmetric joint distribution
     (:func:`joint_distribution`), P_i and P_j its marginals. In terms of
     entropies (nats)::
 

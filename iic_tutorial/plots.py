@@ -4,7 +4,7 @@ Each function draws with matplotlib and returns the ``Figure`` (never calls
 ``plt.show()``); functions that draw a single panel take an optional ``ax`` so
 figures can be combined. Joint distributions follow the paper: ``P[i, j]``
 estimates Pr(Z = i, Z' = j), rows are ``Z`` (the image), columns ``Z'`` (its
-augmented twin), ``P_i = P.sum(axis=1)`` and ``P_j = P.sum(axis=0)``.
+augmented view), ``P_i = P.sum(axis=1)`` and ``P_j = P.sum(axis=0)``.
 Entropies and mutual information are in nats and come from
 :mod:`iic_tutorial.information`, so a number in a title is the number the
 text computes.
@@ -513,7 +513,7 @@ def _moving_average(y: np.ndarray, window: int) -> np.ndarray:
 
 
 def plot_history(history: Mapping, ax: Axes | None = None, smooth: int | None = None) -> Figure:
-    """Loss of the k head and the over-clustering head vs step, and test accuracy.
+    """Loss of the 10-cluster head and the over-clustering head vs step, and test accuracy.
 
     ``history``: :attr:`iic_tutorial.training.IICTrainer.history` (or a saved
     state with a ``"history"`` key): per-step lists ``step``, ``loss_k``,
@@ -541,7 +541,7 @@ def plot_history(history: Mapping, ax: Axes | None = None, smooth: int | None = 
         fig, ax_loss = ax.figure, ax
         ax_acc = ax.twinx() if evals else None
     window = smooth if smooth is not None else max(1, len(steps) // 100)
-    curves = (("loss_k", "C0", "k head"), ("loss_over", "C1", "over-clustering head"))
+    curves = (("loss_k", "C0", "10-cluster head"), ("loss_over", "C1", "over-clustering head"))
     for key, color, label in curves:
         y = np.asarray(history[key], dtype=np.float64)
         if window > 1:
@@ -555,7 +555,7 @@ def plot_history(history: Mapping, ax: Axes | None = None, smooth: int | None = 
     if ax_acc is not None:
         e_steps = [e["step"] for e in evals]
         ax_acc.plot(e_steps, [100 * e["acc"] for e in evals], "o-", color="C2", ms=3,
-                    label="accuracy (k head)")
+                    label="accuracy (10-cluster head)")
         if all("acc_over" in e for e in evals):
             ax_acc.plot(e_steps, [100 * e["acc_over"] for e in evals], "s--", color="C3", ms=3,
                         label="accuracy (over-clustering, many-to-one)")
@@ -911,7 +911,8 @@ def plot_runs(
     xlabels = {"minutes": "training time (min)", "step": "training step", "epoch": "epoch"}
     ax.set_xlabel(xlabels[x], fontsize=TICK_SIZE + 1)
     names = {"acc": "test accuracy (%)", "acc_over": "over-clusters, many-to-one (%)",
-             "mi": "I(Z; Z') (nats)", "loss_k": "loss of the k head (nats)",
+             "mi": "I(Z; Z') (nats)",
+             "loss_k": "loss of the 10-cluster head (nats)",
              "mi_over": "I(Z; Z') of the 50-cluster head (nats)", "H": "H(Z) (nats)",
              "H_over": "H(Z) of the 50-cluster head (nats)"}
     ax.set_ylabel(names.get(y, y), fontsize=TICK_SIZE + 1)

@@ -4,7 +4,7 @@ Points come from ``k`` Gaussian blobs whose sizes may differ (by default 60 %,
 25 % and 15 % of the points). The "augmentation" is a small jitter: the pair
 of a point ``x`` is ``x' = x + noise * N(0, I)``, redrawn at every step. A
 small softmax network (2 -> ``hidden`` tanh units -> ``k``) maps a point to
-``z``, its twin to ``z_prime``, and is trained with the very loss of the book,
+``z``, its view to ``z_prime``, and is trained with the very loss of the book,
 :func:`iic_tutorial.losses.iic_loss`::
 
     L = -I(Z; Z') - (alpha - 1) * (H(Z) + H(Z'))
@@ -115,7 +115,7 @@ def make_blobs(
 
 
 def make_pairs(x: np.ndarray, noise: float = 0.5, seed: int = 0) -> np.ndarray:
-    """The augmented twins x' = x + noise * N(0, I) of points x of shape (n, 2)."""
+    """The augmented views x' = x + noise * N(0, I) of points x of shape (n, 2)."""
     if noise < 0:
         raise ValueError(f"noise is a standard deviation and must be >= 0; got {noise}")
     rng = np.random.default_rng([seed, 1])

@@ -281,7 +281,7 @@ def test_plot_history_two_panels():
     fig = plots.plot_history(history, smooth=1)
     loss_ax, acc_ax = _axes(fig, "loss"), _axes(fig, "accuracy")
     lines = {l.get_label(): l for l in loss_ax.get_lines()}
-    np.testing.assert_allclose(lines["k head"].get_ydata(), history["loss_k"])
+    np.testing.assert_allclose(lines["10-cluster head"].get_ydata(), history["loss_k"])
     np.testing.assert_allclose(lines["over-clustering head"].get_ydata(), history["loss_over"])
     acc_lines = acc_ax.get_lines()
     np.testing.assert_allclose(acc_lines[0].get_xdata(), [100, 200])

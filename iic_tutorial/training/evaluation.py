@@ -80,7 +80,7 @@ def evaluate(
     """Accuracy of both heads against labels y (for monitoring only).
 
     Returns ``{"acc", "nmi", "acc_over", "confusion"}``: Hungarian accuracy
-    and NMI of the k head, many-to-one accuracy of the over-clustering head,
+    and NMI of the 10-cluster head, many-to-one accuracy of the over-clustering head,
     and the confusion matrix (classes x clusters, matched order), as lists.
     """
     y = np.asarray(y)

@@ -72,7 +72,7 @@ class IICTrainer:
     ``history`` holds per-step losses (``loss``, ``loss_k``, ``loss_over``)
     and one record per evaluation in ``history["evals"]``
     (:class:`~iic_tutorial.training.evaluation.Evaluation`: step, epoch, wall
-    time, the joint P of the k head of the last step and its mutual
+    time, the joint P of the 10-cluster head of the last step and its mutual
     information ``mi`` in nats -- a label-free score comparable across alpha
     -- and accuracy/NMI/confusion when labels were given). ``save``/``restore``
     write and read a checkpoint folder; a restored trainer continues where it

@@ -126,9 +126,9 @@ def head_losses(z_all: Sequence[tf.Tensor], z_prime_all: Sequence[tf.Tensor],
 class StepResult(NamedTuple):
     """What one train step returns (tensors).
 
-    loss: the minimised loss (mean of both heads' losses, or the k head's);
+    loss: the minimised loss (mean of both heads' losses, or the 10-cluster head's);
     loss_k, loss_over: each head's loss, the mean over its sub-heads;
-    losses: every sub-head's loss (2 h,), k heads first; P, P_over: the
+    losses: every sub-head's loss (2 h,), 10-cluster heads first; P, P_over: the
     sub-heads' joints, (h, k, k) and (h, k_over, k_over); finite: whether
     the loss and every weight are still finite after the update.
     """
@@ -179,7 +179,7 @@ class IICStep:
         """Both heads' outputs and IIC losses for a batch of views (inside a GradientTape).
 
         Returns ``(loss, loss_k, loss_over, losses, joints)``: the loss to
-        minimise (mean of the two heads' losses, or the k head's alone), each
+        minimise (mean of the two heads' losses, or the 10-cluster head's alone), each
         head's mean over its sub-heads, every sub-head's loss (2 h,) and their
         joints P (:func:`head_losses`).
         """
@@ -211,7 +211,7 @@ class IICStep:
     # ------------------------------------------------------------- steps
     def single_device(self, x: tf.Tensor, seed: tf.Tensor, alpha: tf.Tensor,
                       alpha_over: tf.Tensor):
-        """The train step on one device: the twins x', both heads, the IIC losses, one Adam update."""
+        """The train step on one device: the views x', both heads, the IIC losses, one Adam update."""
         h = self.config.num_subheads
         x_view, x_prime = make_views(self.config, x, seed)
         with tf.GradientTape() as tape:
