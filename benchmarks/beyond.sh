@@ -9,8 +9,18 @@ mkdir -p runs
 E="--recipe fast --steps 1600 --lr-drop 900 --eval-every 100 --erase 0.5 --precision bf16"
 # idea 1: heads on the flattened 3 x 3 x 256 map (where a stroke is), not its average
 F="$E --pooling flatten"
-lane0=(flat_s0 "$F --seed 0" flat_s2 "$F --seed 2")
-lane1=(flat_s1 "$F --seed 1")
+# idea 2: 5 sub-heads per head, evaluation on the pair with the lowest recent training loss
+S="$E --subheads 5"
+# idea 3: x augmented too (the official code crops x as well): a mild zoom/shift of x
+X="$E --view-x mild"
+# idea 4: more steps at the high learning rate (4000 steps, the drop at step 3000)
+L="--recipe fast --steps 4000 --lr-drop 3000 --eval-every 100 --erase 0.5 --precision bf16"
+lane0=(flat_s0 "$F --seed 0" flat_s2 "$F --seed 2"
+       viewx_s0 "$X --seed 0" viewx_s1 "$X --seed 1" viewx_s2 "$X --seed 2"
+       long_s0 "$L --seed 0" long_s2 "$L --seed 2")
+lane1=(flat_s1 "$F --seed 1"
+       sub5_s0 "$S --seed 0" sub5_s1 "$S --seed 1" sub5_s2 "$S --seed 2"
+       long_s1 "$L --seed 1")
 PIN=0 bash benchmarks/queue.sh "${lane0[@]}" &
 PIN=1 bash benchmarks/queue.sh "${lane1[@]}" &
 wait

@@ -20,7 +20,7 @@ for seed in 0 1 2; do
 done
 lane0+=(crop_s0 "$F --scale 0.9 1.6 --shift 5 --seed 0")        # single-seed probes
 lane1+=(a2both_s0 "--recipe fast --steps 1200 --eval-every 100 --alpha-over 2 --seed 0"
-        sub5_s0 "--recipe fast --steps 300 --lr-drop 900 --eval-every 100 --subheads 5 --seed 0")
+        sub5_300_s0 "--recipe fast --steps 300 --lr-drop 900 --eval-every 100 --subheads 5 --seed 0")
 lane0+=(sweep_a3_s0 "$S --alpha 3 --seed 0")
 for seed in 0 1 2; do
   for a in 1 5 10 20; do lane0+=(sweep_a${a}_s$seed "$S --alpha $a --seed $seed"); done

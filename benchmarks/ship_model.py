@@ -1,16 +1,15 @@
 """Ship a trained run as the package's pretrained model, chosen without labels.
 
-    python benchmarks/ship_model.py runs/NAME [runs/NAME ...]
+    python benchmarks/ship_model.py runs/NAME [runs/NAME ...] [--dry-run]
 
-Pass the seeds of one recipe (the recipe itself is chosen from the benchmarks).
+Pass any finished runs, of one recipe or of several: the score is the same for all.
+``--dry-run`` prints the scores and the choice and writes nothing.
 
 Among the given run folders (checkpoints from ``python -m iic_tutorial train``), the one
-whose 10-cluster head has the highest mutual information I(Z; Z') between 20,000
-unlabelled training images and views of them is chosen -- the IIC objective itself,
-measured the same way for every candidate: same images, the fast recipe's view (without
-erasing) for all, two fixed augmentation seeds. A label-free criterion, comparable across
-alpha (unlike the loss) and across the views the runs were trained with (unlike the
-I(Z; Z') of their last training batches, which is also noisier).
+with the best label-free score ``iic_tutorial.selection.CRITERION`` is chosen: every
+candidate is scored on the same unlabelled training images and the same views
+(``iic_tutorial.selection``), so scores compare across seeds and across recipes;
+``benchmarks/selection.py`` measures how often each score picks the most accurate run.
 Its exported two-head model (BatchNorm recalibrated on training images, so it works in
 inference mode) is written to ``iic_tutorial/pretrained/iic_mnist.weights.h5`` with
 provenance (``iic_mnist.json``: command, seed, revision, hardware, measured accuracy) and
@@ -32,50 +31,32 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "iic_tutorial" / "pretrained"
 
 
-#: The label-free selection criterion, in words (written into the provenance file).
-CRITERION = ("highest I(Z;Z') of the 10-cluster head between 20,000 unlabelled training images "
-             "and views of them (fast recipe's view, no erasing, augmentation seeds 0 and 1)")
-
-
-def label_free_score(model, x: np.ndarray, seeds: tuple[int, ...] = (0, 1)) -> float:
-    """I(Z; Z') in nats of the k head between images x and views of them, mean over seeds.
-
-    x: float32 (n, 28, 28, 1) in [0, 1], no labels. The view is ``AugmentConfig.fast()`` (the
-    fast recipe's), the same for every model scored, so scores compare across runs.
-    """
-    from iic_tutorial.augment import AugmentConfig, compose
-    from iic_tutorial.information import joint_distribution, mutual_information
-    from iic_tutorial.training import predict
-
-    z = predict(model, x)[0]
-    scores = []
-    for seed in seeds:
-        x_prime = np.concatenate([compose(x[i:i + 1000], AugmentConfig.fast(), seed=[seed, i]).numpy()
-                                  for i in range(0, len(x), 1000)])
-        scores.append(mutual_information(joint_distribution(z, predict(model, x_prime)[0])))
-    return float(np.mean(scores))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--dry-run", action="store_true", help="score and choose; write nothing")
     args = parser.parse_args(argv)
 
     from iic_tutorial.data import as_images, load_mnist
     from iic_tutorial.pretrained import WEIGHTS_NAME
+    from iic_tutorial.selection import CRITERION, IMAGES, SCORES, label_free_scores
     from iic_tutorial.training import IICTrainer, evaluate
 
     (x_train, y_train), (x_test, y_test) = load_mnist()
-    unlabelled = as_images(x_train[:20000])
-    trainers, scores, tests = {}, {}, {}
+    unlabelled = as_images(x_train[:IMAGES])
+    trainers, all_scores, tests = {}, {}, {}
     for run in args.runs:
         trainers[run] = IICTrainer.restore(run)
         model = trainers[run].export_model()
-        scores[run] = label_free_score(model, unlabelled)
+        all_scores[run] = label_free_scores(model, unlabelled)
         tests[run] = evaluate(model, x_test, y_test, bn="inference")  # reported, not used to choose
-        print(f"{run}: I(Z;Z') = {scores[run]:.4f} nats (test accuracy {100 * tests[run]['acc']:.2f} %)")
+        print(f"{run}: {CRITERION} = {all_scores[run][CRITERION]:.4f} "
+              f"(test accuracy {100 * tests[run]['acc']:.2f} %)")
+    scores = {run: s[CRITERION] for run, s in all_scores.items()}
     best = max(scores, key=scores.get)
     print(f"chosen without labels: {best}")
+    if args.dry_run:
+        return 0
 
     trainer, test = trainers[best], tests[best]
     model = trainer.export_model()
@@ -86,11 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     atomic_save_weights(model, OUT / WEIGHTS_NAME)
     info = {
         "run": best.name,
-        "selection": CRITERION + ", among: " + ", ".join(sorted(p.name for p in scores)),
-        "candidates": "the seeds of one recipe, picked from the benchmarks in results/ (which "
-                      "compare recipes on test labels, as for any hyperparameter); within "
-                      "the recipe, no label is used",
+        "selection": f"highest {CRITERION}: {SCORES[CRITERION]}, on the first {IMAGES} "
+                     "training images, among: " + ", ".join(sorted(p.name for p in scores)),
+        "candidates": "the runs passed to benchmarks/ship_model.py; the choice among them "
+                      "uses no label (benchmarks/selection.py measures how well the score "
+                      "picks across the runs in runs/)",
         "label_free_scores": {p.name: s for p, s in scores.items()},
+        "all_label_free_scores": {p.name: s for p, s in all_scores.items()},
         "candidates_test_accuracy": {p.name: t["acc"] for p, t in tests.items()},
         "command": result["command"],
         "revision": result["revision"],

@@ -13,6 +13,7 @@ The importable companion of the iic-tutorial Jupyter Book. Submodules, one conce
 - ``plots``, ``widgets``, ``toy``: the book's figures, controls and toy problem
 - ``pretrained``: ``load_pretrained()``, the shipped model, the collected results
 - ``runs``: a result's provenance, atomic writes, the scoreboard and step-speed tables
+- ``selection``: label-free scores that choose among trained runs without labels
 
 Submodules load on first use (``iic_tutorial.information``), so importing the package
 is quick and TensorFlow is only imported when a submodule needs it.
@@ -30,7 +31,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "information", "losses", "augment", "model", "data", "train", "training", "metrics",
-    "plots", "widgets", "toy", "pretrained", "runs",
+    "plots", "widgets", "toy", "pretrained", "runs", "selection",
 }
 
 

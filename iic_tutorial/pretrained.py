@@ -127,6 +127,19 @@ def distributed() -> dict:
     return _read_json("distributed.json", "distributed-training results", "run benchmarks/distributed.py")
 
 
+def selection() -> dict:
+    """Label-free scores of every run at hand, judged by test accuracy (``benchmarks/selection.py``).
+
+    Keys: the run's provenance, ``images``, ``margin``, ``scores`` (name ->
+    what it measures, :data:`iic_tutorial.selection.SCORES`), ``candidates``
+    (run name -> ``test_accuracy``, ``scores``, ``steps``, ``command``) and
+    ``judged`` (score -> the run it picks, its ``regret`` in accuracy, the
+    share of pairs of runs it orders right, Spearman's rho, and how often it
+    picks the best seed of a recipe).
+    """
+    return _read_json("selection.json", "label-free selection results", "run benchmarks/selection.py")
+
+
 def experiment_name(run_name: str) -> str:
     """The experiment a run belongs to: its name without the ``_s<seed>`` suffix.
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 __all__ = ["provenance", "hardware", "git_revision", "threads", "cpu_flags", "atomic_write_text", "atomic_save_weights",
            "training_result", "RESULT_FIELDS", "CURVE_FIELDS", "THRESHOLDS", "time_to_accuracy",
-           "at_step", "until", "first_step", "distributed_table", "speed_table", "mean_std", "scoreboard", "HEADLINE", "REPORTED"]
+           "at_step", "until", "first_step", "distributed_table", "speed_table", "mean_std", "scoreboard", "HEADLINE", "IDEAS", "REPORTED"]
 
 
 def _usable_cores() -> int:
@@ -267,6 +267,14 @@ HEADLINE = (("article_a1", "article recipe, alpha = 1"),
             ("erase", "fast recipe + random erasing (the shipped model's recipe)"),
             ("erase2c", "the same, seed 0, alone on both cores (the recipe's timing)"),
             ("bf16_erase", "the same recipe in bf16 with the fused BatchNorm"))
+
+#: Issue 11's ideas past the plateau (``benchmarks/beyond.sh``), each alone against the recipe
+#: as shipped in today's numerics, 3 seeds each: (experiment name, description). Chapter 11.
+IDEAS = (("bf16_erase", "the recipe as shipped (bf16)"),
+         ("flat", "1. heads on the flattened map"),
+         ("sub5", "2. five sub-heads per head"),
+         ("viewx", "3. x viewed too"),
+         ("long", "4. 4000 steps, the drop at 3000"))
 
 #: Figures quoted from the article and the paper (not measured here).
 REPORTED = (

@@ -1,0 +1,89 @@
+"""Which label-free score picks the most accurate run? Measured on every run at hand.
+
+    python benchmarks/selection.py [runs/NAME ...]     # default: every finished run in runs/
+
+Each candidate (a finished run folder of ``python -m iic_tutorial train``, and the
+shipped model) is scored by every score of ``iic_tutorial.selection.SCORES`` on the
+same 10,000 unlabelled training images and the same views, and by its accuracy on the
+10k test images (inference mode; used here only to judge the scores). For each score:
+the run it picks among all candidates (across recipes) and the regret (best accuracy
+minus the pick's), the share of pairs of runs it orders as their accuracy does (pairs
+whose accuracies differ by at least 0.5 points; all pairs, and the pairs of runs at 90 %
+or more, which are the hard ones), its Spearman correlation with the
+accuracy, and within each recipe of several seeds (runs named ``RECIPE_sN``) how often
+it picks that recipe's best seed. Writes ``results/selection.json`` (and the package
+copy the book reads, ``iic_tutorial.pretrained.selection()``); scores of a
+candidate already in that file (same name, steps and date) are reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "results" / "selection.json"
+PACKAGE_COPY = ROOT / "iic_tutorial" / "pretrained" / "selection.json"  # what the book reads
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="*", type=Path)
+    args = parser.parse_args(argv)
+    runs = args.runs or sorted(p.parent for p in (ROOT / "runs").glob("*/result.json"))
+
+    from iic_tutorial.data import as_images, load_mnist
+    from iic_tutorial.pretrained import load_pretrained, pretrained_info
+    from iic_tutorial.runs import atomic_write_text, provenance
+    from iic_tutorial.selection import IMAGES, MARGIN, SCORES, judge, label_free_scores, table
+    from iic_tutorial.training import IICTrainer, evaluate
+
+    (x_train, _), (x_test, y_test) = load_mnist()
+    unlabelled = as_images(x_train[:IMAGES])
+    images = f"the first {IMAGES} training images (no labels)"
+    previous = json.loads(OUT.read_text()) if OUT.exists() else {}
+    old = previous["candidates"] if previous.get("images") == images else {}
+    candidates: dict[str, dict] = {}
+
+    def add(name: str, load_model, about: dict) -> None:
+        cached = old.get(name, {})
+        if all(cached.get(k) == about.get(k) for k in ("steps", "date")) and \
+                set(cached.get("scores", {})) == set(SCORES):
+            candidates[name] = cached
+        else:
+            model = load_model()
+            candidates[name] = {**about, "scores": label_free_scores(model, unlabelled),
+                                "test_accuracy": evaluate(model, x_test, y_test)["acc"]}
+        c = candidates[name]
+        print(f"{name}: test {100 * c['test_accuracy']:.2f} %  " +
+              "  ".join(f"{k} {v:.4f}" for k, v in c["scores"].items()), flush=True)
+        write()  # after every candidate: an interrupted run keeps what it measured
+
+    def write(final: bool = False) -> dict:
+        pool = candidates if final else {**old, **candidates}  # (before the end: the cache too)
+        result = {**provenance("python benchmarks/selection.py " + " ".join(map(str, args.runs))),
+                  "images": images, "margin": MARGIN, "scores": SCORES, "candidates": pool,
+                  "judged": {s: judge(pool, s) for s in SCORES}}
+        for path in (OUT, PACKAGE_COPY):
+            atomic_write_text(path, json.dumps(result, indent=1) + "\n")
+        return result
+
+    for run in runs:
+        result = json.loads((run / "result.json").read_text())
+        add(run.name, lambda: IICTrainer.restore(run).export_model(),
+            {"steps": result["steps"], "date": result["date"], "command": result["command"]})
+    info = pretrained_info()
+    add(f"shipped:{info['run']}", load_pretrained,
+        {"steps": info["steps"], "date": info["date"], "command": info["command"]})
+
+    print(table(write(final=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
