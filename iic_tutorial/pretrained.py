@@ -140,6 +140,18 @@ def selection() -> dict:
     return _read_json("selection.json", "label-free selection results", "run benchmarks/selection.py")
 
 
+def subheads() -> dict:
+    """Each sub-head of runs with several: test accuracy and training loss (``benchmarks/subheads.py``).
+
+    Keys: the run's provenance, ``window`` (steps the losses average) and ``runs``:
+    per run name the 10-cluster sub-heads' ``loss`` (mean IIC loss over the last
+    ``window`` steps, nats), ``test_accuracy`` (fractions), ``chosen`` (the
+    lowest-loss sub-head, the label-free choice), ``best`` (the most accurate)
+    and ``steps``.
+    """
+    return _read_json("subheads.json", "sub-head results", "run benchmarks/subheads.py")
+
+
 def experiment_name(run_name: str) -> str:
     """The experiment a run belongs to: its name without the ``_s<seed>`` suffix.
 

@@ -270,11 +270,11 @@ HEADLINE = (("article_a1", "article recipe, alpha = 1"),
 
 #: Issue 11's ideas past the plateau (``benchmarks/beyond.sh``), each alone against the recipe
 #: as shipped in today's numerics, 3 seeds each: (experiment name, description). Chapter 11.
+#: (An idea joins when its three seeds have run.)
 IDEAS = (("bf16_erase", "the recipe as shipped (bf16)"),
          ("flat", "1. heads on the flattened map"),
          ("sub5", "2. five sub-heads per head"),
-         ("viewx", "3. x viewed too"),
-         ("long", "4. 4000 steps, the drop at 3000"))
+         ("viewx", "3. x viewed too (mild view)"))
 
 #: Figures quoted from the article and the paper (not measured here).
 REPORTED = (

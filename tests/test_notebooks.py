@@ -13,8 +13,8 @@ def code_cells(path):
     return [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
 
 
-def test_all_ten_chapters_exist():
-    assert [p.stem[:2] for p in CHAPTERS] == [f"{i:02d}" for i in range(1, 11)]
+def test_all_eleven_chapters_exist():
+    assert [p.stem[:2] for p in CHAPTERS] == [f"{i:02d}" for i in range(1, 12)]
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

@@ -120,3 +120,16 @@ def test_ship_model_chooses_by_the_criterion_and_a_dry_run_writes_nothing(tmp_pa
     assert values[runs[0]] < 0.5 < 1.5 < values[runs[1]]  # near-uniform vs trained outputs
     assert f"chosen without labels: {runs[1]}" in out
     assert {p.name: p.stat().st_mtime_ns for p in _folder().iterdir()} == shipped
+
+
+def test_the_committed_subhead_results_choose_the_lowest_loss():
+    from iic_tutorial.pretrained import subheads
+
+    result = subheads()
+    assert result["runs"], "results/subheads.json holds no run"
+    for name, run in result["runs"].items():
+        h = len(run["loss"])
+        assert h >= 2 and len(run["test_accuracy"]) == h, name
+        assert run["chosen"] == int(np.argmin(run["loss"])), name  # the label-free choice
+        assert run["best"] == int(np.argmax(run["test_accuracy"])), name
+        assert all(0 <= a <= 1 for a in run["test_accuracy"]) and all(l < 0 for l in run["loss"])
