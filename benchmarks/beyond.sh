@@ -17,10 +17,10 @@ X="$E --view-x mild"
 L="--recipe fast --steps 4000 --lr-drop 3000 --eval-every 100 --erase 0.5 --precision bf16"
 lane0=(flat_s0 "$F --seed 0" flat_s2 "$F --seed 2"
        viewx_s0 "$X --seed 0" viewx_s1 "$X --seed 1" viewx_s2 "$X --seed 2"
-       long_s0 "$L --seed 0" long_s2 "$L --seed 2")
+       long_s0 "$L --seed 0")
 lane1=(flat_s1 "$F --seed 1"
        sub5_s0 "$S --seed 0" sub5_s1 "$S --seed 1" sub5_s2 "$S --seed 2"
-       long_s1 "$L --seed 1")
+       long_s1 "$L --seed 1" long_s2 "$L --seed 2")
 PIN=0 bash benchmarks/queue.sh "${lane0[@]}" &
 PIN=1 bash benchmarks/queue.sh "${lane1[@]}" &
 wait
