@@ -8,7 +8,7 @@ import pytest
 
 from conftest import load_benchmark
 from iic_tutorial.augment import AugmentConfig
-from iic_tutorial.selection import SCORES, judge, label_free_scores, table, views_of
+from iic_tutorial.selection import SCORES, judge, label_free_scores, views_of
 
 RESULT = Path(__file__).resolve().parent.parent / "results" / "selection.json"
 
