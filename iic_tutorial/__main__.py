@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ _import_tensorflow_quietly()  # before .augment imports TensorFlow: no C++ start
 
 from .runs import (atomic_save_weights, atomic_write_text, git_revision, hardware,  # noqa: E402,F401
                    provenance, training_result)
-from .training.config import (add_config_arguments, config_from_args,  # noqa: E402,F401
+from .training.config import (RECIPE_STEPS, add_config_arguments, config_from_args,  # noqa: E402,F401
                               non_negative_float, positive_int)
 
 #: The --strategy words: how many devices a run trains on (tf.distribute).
@@ -43,9 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--train-on", choices=("all", "train"), default="all",
                    help="images to train on (without labels): all 70k, as the paper, or the 60k "
                         "training images only, as the article (default all)")
-    length = t.add_mutually_exclusive_group(required=True)
+    length = t.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=float, help="passes over the training images")
-    length.add_argument("--steps", type=positive_int, help="total optimisation steps")
+    length.add_argument("--steps", type=positive_int,
+                        help="total optimisation steps (default: the recipe's length, for a "
+                             "recipe that has one: " + ", ".join(
+                                 f"{name} {steps}" for name, steps in RECIPE_STEPS.items()) + ")")
     t.add_argument("--eval-every", type=positive_int, default=None,
                    help="steps between evaluations (default: once per epoch)")
     t.add_argument("--limit", type=positive_int, default=None,
@@ -97,6 +101,22 @@ def _worker_folder(out: Path, strategy) -> Path | None:
     return out / f".worker-{kind}-{index}"
 
 
+def length_in_steps(args: argparse.Namespace, steps_per_epoch: float) -> int:
+    """The run's total steps: ``--steps``, ``--epochs`` x steps per epoch (rounded up), or the recipe's.
+
+    The recipe's length is ``RECIPE_STEPS[args.recipe]``; a recipe without one
+    raises ValueError (say --steps or --epochs).
+    """
+    if args.epochs is not None:
+        return int(math.ceil(args.epochs * steps_per_epoch))
+    if args.steps is not None:
+        return args.steps
+    if args.recipe not in RECIPE_STEPS:
+        raise ValueError(f"give --steps or --epochs: the recipe {args.recipe!r} has no length of "
+                         f"its own (recipes that have one: {', '.join(RECIPE_STEPS)})")
+    return RECIPE_STEPS[args.recipe]
+
+
 def _train(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -104,6 +124,7 @@ def _train(args: argparse.Namespace) -> int:
     from .training import IICTrainer, evaluate
 
     try:
+        length_in_steps(args, 1.0)  # a missing length is said before TensorFlow starts
         config = config_from_args(args)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -140,7 +161,7 @@ def _train(args: argparse.Namespace) -> int:
         trainer.history["train_on"] = args.train_on
     # the code that trains is the code of now, not of when the run ends: record it at each start
     trainer.history.setdefault("revisions", []).append(git_revision())
-    num_steps = args.steps or int(np.ceil(args.epochs * trainer.steps_per_epoch(len(x_fit))))
+    num_steps = length_in_steps(args, trainer.steps_per_epoch(len(x_fit)))
     try:
         trainer.fit(x_fit, num_steps=num_steps, x_eval=x_test, y_eval=y_test,
                     eval_every=args.eval_every, checkpoint_dir=out, progress=not args.quiet,

@@ -1,10 +1,11 @@
+import dataclasses
 import json
 import subprocess
 import sys
 
 import pytest
 
-from iic_tutorial.__main__ import build_parser, main
+from iic_tutorial.__main__ import build_parser, config_from_args, main
 
 
 def run_cli(*args):
@@ -29,7 +30,6 @@ def test_help_lists_both_commands(capsys):
     [
         (["train", "--alpha", "-1", "--steps", "1", "--out", "x"], "expected a number >= 0"),
         (["train", "--steps", "0", "--out", "x"], "expected a positive integer"),
-        (["train", "--out", "x"], "one of the arguments --epochs --steps is required"),
         (["train", "--steps", "1", "--epochs", "1", "--out", "x"], "not allowed with argument"),
         (["train", "--only", "blur", "--steps", "1", "--out", "x"], "invalid choice: 'blur'"),
         (["fly"], "invalid choice"),
@@ -42,8 +42,26 @@ def test_bad_arguments_exit_2_with_message(args, message, capsys):
     assert message in capsys.readouterr().err
 
 
+def test_a_length_is_required_unless_the_recipe_has_one(capsys, tmp_path):
+    from iic_tutorial.__main__ import length_in_steps
+    from iic_tutorial.training import RECIPE_STEPS, TrainConfig
+
+    assert main(["train", "--out", str(tmp_path)]) == 2
+    assert "give --steps or --epochs: the recipe 'fast' has no length" in capsys.readouterr().err
+    parse = build_parser().parse_args
+    assert length_in_steps(parse(["train", "--recipe", "long", "--out", "x"]), 350.0) == 4000
+    assert RECIPE_STEPS["long"] == 4000
+    assert length_in_steps(parse(["train", "--recipe", "long", "--steps", "7", "--out", "x"]), 350.0) == 7
+    assert length_in_steps(parse(["train", "--epochs", "1.01", "--out", "x"]), 350.0) == 354
+    config = config_from_args(parse(["train", "--recipe", "long", "--out", "x"]))
+    assert config == TrainConfig.long() and config.describe() == "long"
+    # the long recipe is the fast one with erasing and a later, longer low-lr phase
+    assert TrainConfig.long(seed=3) == dataclasses.replace(
+        TrainConfig.fast(seed=3, erase_p=0.5), recipe="long", lr_drop_step=3000)
+    assert TrainConfig.long().view.erase_p == 0.5 and TrainConfig.fast().view.erase_p == 0
+
+
 def test_view_options_change_only_what_they_name():
-    from iic_tutorial.__main__ import config_from_args
     from iic_tutorial.training import TrainConfig
 
     args = build_parser().parse_args(["train", "--scale", "0.9", "1.6", "--shift", "5", "--erase", "0.5",

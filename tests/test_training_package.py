@@ -66,7 +66,12 @@ def test_recipes_are_named_and_their_name_is_stored():
     assert fast.recipe == "fast" and TrainConfig.from_dict(fast.to_dict()) == fast
     assert TrainConfig.named("fast", seed=3) == fast
     assert fast.view == AugmentConfig.fast() and TrainConfig.article().view == AugmentConfig.article()
-    with pytest.raises(ValueError, match=r"unknown recipe 'slow'; choose one of \('article', 'fast'\)"):
+    long = TrainConfig.long(seed=3)
+    assert long.recipe == "long" and TrainConfig.from_dict(long.to_dict()) == long
+    assert TrainConfig.named("long", seed=3) == long and long.describe() == "long"
+    # the same settings under the fast recipe's name describe as what they change
+    assert dataclasses.replace(long, recipe="fast").describe() == "fast (lr_drop_step=3000, view: erase_p=0.5)"
+    with pytest.raises(ValueError, match=r"unknown recipe 'slow'; choose one of \('article', 'fast', 'long'\)"):
         TrainConfig.named("slow")
     with pytest.raises(ValueError, match="recipe must be one of"):
         TrainConfig(recipe="slow")

@@ -16,13 +16,13 @@ Everything a reader needs is importable from here::
 """
 
 from .checkpoint import FolderLock, exists, restore, save
-from .config import PRECISIONS, RECIPES, TrainConfig
+from .config import PRECISIONS, RECIPE_STEPS, RECIPES, TrainConfig
 from .evaluation import Evaluation, evaluate, predict, recalibrate_batchnorm
 from .loop import Callback, IICTrainer
 from .step import IICStep, StepResult, head_losses, make_views, resolve_precision
 
 __all__ = [
-    "TrainConfig", "PRECISIONS", "RECIPES", "IICTrainer", "Callback", "IICStep", "StepResult",
+    "TrainConfig", "PRECISIONS", "RECIPES", "RECIPE_STEPS", "IICTrainer", "Callback", "IICStep", "StepResult",
     "make_views", "head_losses", "resolve_precision", "predict", "recalibrate_batchnorm",
     "evaluate", "Evaluation", "save", "restore", "exists", "FolderLock",
 ]
