@@ -30,13 +30,14 @@ __all__ = [
     "add_noise",
     "adjust_intensity",
     "erase",
+    "hide_band",
     "compose",
 ]
 
 Seed = Union[int, tf.Tensor]
 
 #: The transforms the book names, in the order :func:`compose` applies them.
-TRANSFORMS = ("rotation", "distortion", "intensity", "binarization", "noise", "erasing")
+TRANSFORMS = ("rotation", "distortion", "intensity", "binarization", "noise", "erasing", "band")
 
 
 def _seed(seed: Seed) -> tf.Tensor:
@@ -244,6 +245,31 @@ def erase(x: tf.Tensor, size: float = 12.0, p: float = 1.0, seed: Seed = 0) -> t
     return _apply_with_probability(x, erased, p, s_apply)
 
 
+def hide_band(x: tf.Tensor, height: float = 6.0, p: float = 1.0, seed: Seed = 0) -> tf.Tensor:
+    """Black out one horizontal band, the whole width of the image, per image.
+
+    With probability p an image gets its rows within h / 2 of a centre row set
+    to 0: h ~ U(height / 2, height) pixels, the centre uniform over [4, H - 4)
+    as in :func:`erase`. A band can hide a horizontal stroke whole (the bar
+    across a seven, the middle of an eight), where erasing's rectangle mostly
+    hides a part of one. height = 0 or p = 0 is the identity.
+    x: (batch, H, W, 1) floats in [0, 1]; returns the same shape and dtype.
+    """
+    _check_non_negative("height", height)
+    _check_probability("p", p)
+    x = _check_images(x)
+    if height == 0 or p == 0:
+        return x
+    s_height, s_centre, s_apply = _split(seed, 3)
+    n, H = tf.shape(x)[0], tf.shape(x)[1]
+    half = tf.random.stateless_uniform([n, 1], s_height, height / 4, height / 2)
+    centre = 4.0 + tf.random.stateless_uniform([n, 1], s_centre) * (tf.cast(H, tf.float32) - 8.0)
+    rows = tf.cast(tf.range(H), tf.float32)[None, :] + 0.5  # pixel centres, (1, H)
+    hidden = (tf.abs(rows - centre) < half)[:, :, None, None]  # (n, H, 1, 1)
+    banded = tf.where(hidden, tf.zeros_like(x), x)
+    return _apply_with_probability(x, banded, p, s_apply)
+
+
 @dataclass(frozen=True)
 class AugmentConfig:
     """Every augmentation strength in one place; ``compose(x, config, seed)`` applies them.
@@ -259,6 +285,8 @@ class AugmentConfig:
     noise: Gaussian ``noise_stddev`` with probability ``noise_p`` (0 = off).
     erasing: a black rectangle of side up to ``erase_size`` pixels, with
     probability ``erase_p`` (0 = off).
+    band: a black band across the image, up to ``band_height`` pixels high,
+    with probability ``band_p`` (0 = off).
     """
 
     max_degrees: float = _setting(25.0, "largest rotation, in degrees (0: no rotation)")
@@ -276,6 +304,9 @@ class AugmentConfig:
     erase_p: float = _setting(0.0, "probability of random erasing (cutout)", "--erase")
     erase_size: float = _setting(12.0, "largest side of the erased rectangle, in pixels",
                                  "--erase-size")
+    band_p: float = _setting(0.0, "probability of a black band across the image", "--band")
+    band_height: float = _setting(6.0, "largest height of the black band, in pixels",
+                                  "--band-height")
 
     _OFF: ClassVar[dict[str, dict]] = {
         "rotation": {"max_degrees": 0.0},
@@ -284,6 +315,7 @@ class AugmentConfig:
         "binarization": {"binarize_p": 0.0},
         "noise": {"noise_p": 0.0},
         "erasing": {"erase_p": 0.0},
+        "band": {"band_p": 0.0},
     }
 
     def __post_init__(self) -> None:
@@ -302,6 +334,8 @@ class AugmentConfig:
         _check_probability("noise_p", self.noise_p)
         _check_probability("erase_p", self.erase_p)
         _check_non_negative("erase_size", self.erase_size)
+        _check_probability("band_p", self.band_p)
+        _check_non_negative("band_height", self.band_height)
         object.__setattr__(self, "scale", tuple(float(s) for s in self.scale))
 
     @classmethod
@@ -385,4 +419,6 @@ def compose(x: tf.Tensor, config: AugmentConfig, seed: Seed) -> tf.Tensor:
     x = add_noise(x, config.noise_stddev, config.noise_p, s_noise)
     # Erasing came later; its seed is folded in so the streams above are unchanged.
     s_erase = tf.random.experimental.stateless_fold_in(_seed(seed), 6)
-    return erase(x, config.erase_size, config.erase_p, s_erase)
+    x = erase(x, config.erase_size, config.erase_p, s_erase)
+    s_band = tf.random.experimental.stateless_fold_in(_seed(seed), 7)  # the same, for the band
+    return hide_band(x, config.band_height, config.band_p, s_band)

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -11,6 +13,7 @@ from iic_tutorial.augment import (
     compose,
     distort,
     erase,
+    hide_band,
     rotate,
 )
 
@@ -22,7 +25,7 @@ def x(digits):
 
 ALL_ON = AugmentConfig(max_degrees=30, rotate_p=1.0, scale=(0.8, 1.3), shear=0.2, shift=3,
                        brightness=0.2, contrast=0.3, binarize_p=0.5, noise_stddev=0.2, noise_p=0.5,
-                       erase_p=0.5)
+                       erase_p=0.5, band_p=0.5)
 
 
 @pytest.mark.parametrize("config", [AugmentConfig.fast(), AugmentConfig.article(), ALL_ON]
@@ -176,9 +179,42 @@ def test_adding_erasing_left_the_other_random_streams_unchanged(x):
     np.testing.assert_array_equal(compose(x, config, seed=9).numpy(), y.numpy())
 
 
+def test_band_blacks_out_whole_rows_of_the_stated_height():
+    ones = tf.ones([64, 28, 28, 1])
+    y = hide_band(ones, height=6, p=1.0, seed=4).numpy()[..., 0]
+    for img in y:
+        hidden = (img == 0).all(axis=1)  # rows blacked out across the whole width
+        assert ((img == 0).any(axis=1) == hidden).all()  # and no other pixel
+        rows = np.nonzero(hidden)[0]
+        assert len(rows) and (np.diff(rows) == 1).all()  # one band of adjacent rows
+        assert 2 <= len(rows) <= 6  # height ~ U(3, 6), whole pixels
+        assert 4 <= (rows.min() + rows.max() + 1) / 2 <= 24
+    heights = [(img == 0).all(axis=1).sum() for img in y]
+    assert len(set(heights)) > 2  # each image its own band
+
+
+def test_band_probability_identity_and_the_streams_before_it(x):
+    np.testing.assert_array_equal(hide_band(x, height=6, p=0.0, seed=1).numpy(), x.numpy())
+    np.testing.assert_array_equal(hide_band(x, height=0, p=1.0, seed=1).numpy(), x.numpy())
+    ones = tf.ones([400, 28, 28, 1])
+    touched = (hide_band(ones, p=0.25, seed=2).numpy() == 0).any(axis=(1, 2, 3))
+    assert 0.18 < touched.mean() < 0.32
+    # a band on top of a view: the view's own draws are those it makes without one
+    view = AugmentConfig.fast(erase_p=0.5)
+    banded = compose(x, dataclasses.replace(view, band_p=1.0), seed=5).numpy()
+    plain = compose(x, view, seed=5).numpy()
+    kept = banded != 0
+    np.testing.assert_array_equal(banded[kept], plain[kept])
+    assert (banded == 0).sum() > (plain == 0).sum()
+    assert AugmentConfig.from_dict({k: v for k, v in view.to_dict().items()
+                                    if not k.startswith("band")}) == view  # older runs
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"erase_p": 1.5}, "erase_p is a probability"),
     ({"erase_size": -1}, "erase_size must be a finite number >= 0"),
+    ({"band_p": -0.1}, "band_p is a probability"),
+    ({"band_height": -2}, "band_height must be a finite number >= 0"),
 ])
 def test_bad_erase_settings_say_what_is_wrong(kwargs, message):
     with pytest.raises(ValueError, match=message):
