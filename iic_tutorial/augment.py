@@ -225,24 +225,7 @@ def erase(x: tf.Tensor, size: float = 12.0, p: float = 1.0, seed: Seed = 0) -> t
     rectangles hide part of the stroke. size = 0 or p = 0 is the identity.
     x: (batch, H, W, 1) floats in [0, 1]; returns the same shape and dtype.
     """
-    _check_non_negative("size", size)
-    _check_probability("p", p)
-    x = _check_images(x)
-    if size == 0 or p == 0:
-        return x
-    s_size, s_centre, s_apply = _split(seed, 3)
-    n, H, W = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
-    half = tf.random.stateless_uniform([n, 2], s_size, size / 4, size / 2)
-    lo = tf.constant([4.0, 4.0])
-    hi = tf.cast(tf.stack([H, W]), tf.float32) - 4.0
-    centre = lo + tf.random.stateless_uniform([n, 2], s_centre) * (hi - lo)
-    rows = tf.cast(tf.range(H), tf.float32)[None, :] + 0.5  # pixel centres, (1, H)
-    cols = tf.cast(tf.range(W), tf.float32)[None, :] + 0.5
-    in_rows = tf.abs(rows - centre[:, :1]) < half[:, :1]  # (n, H)
-    in_cols = tf.abs(cols - centre[:, 1:]) < half[:, 1:]  # (n, W)
-    hole = tf.logical_and(in_rows[:, :, None], in_cols[:, None, :])[..., None]
-    erased = tf.where(hole, tf.zeros_like(x), x)
-    return _apply_with_probability(x, erased, p, s_apply)
+    return _black_out(x, size, p, seed, whole_rows=False)
 
 
 def hide_band(x: tf.Tensor, height: float = 6.0, p: float = 1.0, seed: Seed = 0) -> tf.Tensor:
@@ -255,19 +238,31 @@ def hide_band(x: tf.Tensor, height: float = 6.0, p: float = 1.0, seed: Seed = 0)
     hides a part of one. height = 0 or p = 0 is the identity.
     x: (batch, H, W, 1) floats in [0, 1]; returns the same shape and dtype.
     """
-    _check_non_negative("height", height)
+    return _black_out(x, height, p, seed, whole_rows=True, name="height")
+
+
+def _black_out(x: tf.Tensor, size: float, p: float, seed: Seed, whole_rows: bool,
+               name: str = "size") -> tf.Tensor:
+    """erase (a rectangle) and hide_band (whole rows): sides ~ U(size / 2, size), centre in the digit."""
+    _check_non_negative(name, size)
     _check_probability("p", p)
     x = _check_images(x)
-    if height == 0 or p == 0:
+    if size == 0 or p == 0:
         return x
-    s_height, s_centre, s_apply = _split(seed, 3)
-    n, H = tf.shape(x)[0], tf.shape(x)[1]
-    half = tf.random.stateless_uniform([n, 1], s_height, height / 4, height / 2)
-    centre = 4.0 + tf.random.stateless_uniform([n, 1], s_centre) * (tf.cast(H, tf.float32) - 8.0)
+    s_size, s_centre, s_apply = _split(seed, 3)
+    n, H, W = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    sides = 1 if whole_rows else 2  # a band draws its height only
+    half = tf.random.stateless_uniform([n, sides], s_size, size / 4, size / 2)
+    lo = tf.constant([4.0, 4.0][:sides])
+    hi = tf.cast(tf.stack([H, W][:sides]), tf.float32) - 4.0
+    centre = lo + tf.random.stateless_uniform([n, sides], s_centre) * (hi - lo)
     rows = tf.cast(tf.range(H), tf.float32)[None, :] + 0.5  # pixel centres, (1, H)
-    hidden = (tf.abs(rows - centre) < half)[:, :, None, None]  # (n, H, 1, 1)
-    banded = tf.where(hidden, tf.zeros_like(x), x)
-    return _apply_with_probability(x, banded, p, s_apply)
+    hole = (tf.abs(rows - centre[:, :1]) < half[:, :1])[:, :, None]  # (n, H, 1)
+    if not whole_rows:
+        cols = tf.cast(tf.range(W), tf.float32)[None, :] + 0.5
+        hole = tf.logical_and(hole, (tf.abs(cols - centre[:, 1:]) < half[:, 1:])[:, None, :])
+    erased = tf.where(hole[..., None], tf.zeros_like(x), x)
+    return _apply_with_probability(x, erased, p, s_apply)
 
 
 @dataclass(frozen=True)
