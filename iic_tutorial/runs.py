@@ -267,7 +267,8 @@ HEADLINE = (("article_a1", "article recipe, alpha = 1"),
             ("erase", "fast recipe + random erasing (the shipped model's recipe)"),
             ("erase2c", "the same, seed 0, alone on both cores (the recipe's timing)"),
             ("bf16_erase", "the same recipe in bf16 with the fused BatchNorm"),
-            ("long", "the same, the learning rate / 10 from step 3000 (the long recipe)"))
+            ("long", "the same, the learning rate / 10 from step 3000 (the long recipe)"),
+            ("band", "the recipe as shipped in bf16, with a black band across half of the views"))
 
 #: Issue 11's ideas past the plateau (``benchmarks/beyond.sh``), each alone against the recipe
 #: as shipped in today's numerics, 3 seeds each: (experiment name, description). Chapter 11.
@@ -276,7 +277,9 @@ IDEAS = (("bf16_erase", "the recipe as shipped (bf16)"),
          ("flat", "1. heads on the flattened map"),
          ("sub5", "2. five sub-heads per head"),
          ("viewx", "3. x viewed too (mild view)"),
-         ("long", "4. 4000 steps, drop at 3000"))
+         ("long", "4. 4000 steps, drop at 3000"),
+         ("long_sub5", "2 + 4. sub-heads, 4000 steps"),
+         ("band", "5. a band across the view"))
 
 #: Figures quoted from the article and the paper (not measured here).
 REPORTED = (
