@@ -142,38 +142,94 @@ def _train(args: argparse.Namespace) -> int:
     (x_train, y_train), (x_test, y_test) = load_mnist(limit=args.limit)
     x_all = np.concatenate([x_train, x_test])  # IIC trains on every image, without labels
     x_fit = x_all if args.train_on == "all" else x_train
-    if IICTrainer.exists(out):
+    num_steps = length_in_steps(args, config.steps_per_epoch(len(x_fit)))
+
+    def open_trainer(folder: Path, settings) -> IICTrainer | int:
+        """The run in ``folder`` (resumed) or a new one; an exit status if it cannot be."""
+        if not IICTrainer.exists(folder):
+            trainer = IICTrainer(settings, strategy=strategy)
+            trainer.history["train_on"] = args.train_on
+        else:
+            try:
+                trainer = IICTrainer.restore(folder, strategy=strategy)
+            except ValueError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+            if trainer.config != settings:
+                print(f"error: {folder} holds a run with other settings; choose another --out",
+                      file=sys.stderr)
+                return 2
+            if trainer.history.get("train_on", "all") != args.train_on:
+                print(f"error: {folder} holds a run trained on --train-on "
+                      f"{trainer.history.get('train_on', 'all')}; choose another --out",
+                      file=sys.stderr)
+                return 2
+            print(f"Resuming {folder} at step {int(trainer.step.numpy())}")
+        # the code that trains is the code of now, not of when the run ends: record it at each start
+        trainer.history.setdefault("revisions", []).append(git_revision())
+        return trainer
+
+    def train_to(trainer: IICTrainer, steps: int, folder: Path) -> int:
+        """Train to ``steps`` (checkpoints in ``folder``); 0, or the exit status to stop with."""
         try:
-            trainer = IICTrainer.restore(out, strategy=strategy)
-        except ValueError as e:
+            trainer.fit(x_fit, num_steps=steps, x_eval=x_test, y_eval=y_test,
+                        eval_every=args.eval_every, checkpoint_dir=folder,
+                        progress=not args.quiet, track_raw_bn=True)
+        except RuntimeError as e:  # the folder is locked by another training
             print(f"error: {e}", file=sys.stderr)
             return 2
-        if trainer.config != config:
-            print(f"error: {out} holds a run with other settings; choose another --out", file=sys.stderr)
+        except (FloatingPointError, OSError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        return 130 if trainer.interrupted else 0  # fit said where the checkpoint is
+
+    restarts = None
+    if config.restarts == 1:
+        trainer = open_trainer(out, config)
+        if isinstance(trainer, int):
+            return trainer
+        folder = out
+    else:  # candidates, the lowest loss after restart_steps, and it trains on
+        from .training import restarts as rs
+
+        if num_steps <= config.restart_steps:
+            print(f"error: the run is {num_steps} steps, no longer than the candidates' "
+                  f"{config.restart_steps} (--restart-steps); give more --steps or fewer "
+                  f"--restart-steps", file=sys.stderr)
             return 2
-        if trainer.history.get("train_on", "all") != args.train_on:
-            print(f"error: {out} holds a run trained on --train-on "
-                  f"{trainer.history.get('train_on', 'all')}; choose another --out", file=sys.stderr)
-            return 2
-        print(f"Resuming {out} at step {int(trainer.step.numpy())}")
-    else:
-        trainer = IICTrainer(config, strategy=strategy)
-        trainer.history["train_on"] = args.train_on
-    # the code that trains is the code of now, not of when the run ends: record it at each start
-    trainer.history.setdefault("revisions", []).append(git_revision())
-    num_steps = length_in_steps(args, trainer.steps_per_epoch(len(x_fit)))
-    try:
-        trainer.fit(x_fit, num_steps=num_steps, x_eval=x_test, y_eval=y_test,
-                    eval_every=args.eval_every, checkpoint_dir=out, progress=not args.quiet,
-                    track_raw_bn=True)
-    except RuntimeError as e:  # the folder is locked by another training
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except (FloatingPointError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    if trainer.interrupted:
-        return 130  # fit said where the checkpoint is; the same command resumes
+        candidates = {}
+        for seed in rs.candidate_seeds(config):
+            folder = out / rs.candidate_folder(seed)
+            candidate = open_trainer(folder, rs.candidate_config(config, seed))
+            if isinstance(candidate, int):
+                return candidate
+            if int(candidate.step.numpy()) < config.restart_steps:
+                status = train_to(candidate, config.restart_steps, folder)
+                if status:
+                    return status
+            candidates[seed] = candidate
+        losses = {seed: rs.restart_loss(c.history, config.restart_steps)
+                  for seed, c in candidates.items()}
+        chosen = rs.choose(losses)
+        restarts = {
+            "seeds": list(candidates), "restart_steps": config.restart_steps,
+            "window": rs.WINDOW, "loss": {str(s): v for s, v in losses.items()},
+            "chosen": chosen,
+            # labels only monitor: each candidate's test accuracy when the choice was made
+            "test_accuracy": {str(s): next((e["acc"] for e in c.history["evals"]
+                                            if e["step"] == config.restart_steps), None)
+                              for s, c in candidates.items()},
+            "others_wall_time_s": sum(c.wall_time for s, c in candidates.items() if s != chosen),
+            "others_eval_time_s": sum(c.eval_time for s, c in candidates.items() if s != chosen),
+        }
+        atomic_write_text(out / "restarts.json", json.dumps(restarts, indent=1))
+        first = config.restart_steps - min(rs.WINDOW, config.restart_steps) + 1
+        print(f"Candidates' mean loss over steps {first}-{config.restart_steps}: " + ", ".join(f"seed {s} {v:.4f}" for s, v in losses.items())
+              + f"; seed {chosen} trains on")
+        trainer, folder = candidates[chosen], out / rs.candidate_folder(chosen)
+    status = train_to(trainer, num_steps, folder)
+    if status:
+        return status
     if worker is not None:
         print(f"Worker done at step {int(trainer.step.numpy())}; the chief writes {args.out}")
         return 0
@@ -184,6 +240,11 @@ def _train(args: argparse.Namespace) -> int:
     result = training_result(
         trainer, "python -m iic_tutorial " + " ".join(sys.argv[1:]), all70k=all70k,
         trained_on=f"{args.train_on} ({len(x_fit)} images; an epoch is one pass over them)")
+    if restarts is not None:  # the recipe's settings, and every candidate's training time
+        result.update(config=config.to_dict(), restarts=restarts,
+                      curve=rs.shift_curve(result["curve"], restarts["others_wall_time_s"]),
+                      wall_time_s=result["wall_time_s"] + restarts["others_wall_time_s"],
+                      eval_time_s=result["eval_time_s"] + restarts["others_eval_time_s"])
     atomic_write_text(out / "result.json", json.dumps(result, indent=1))
     print(f"Test accuracy {100 * final['acc']:.2f} %, all 70k {100 * all70k['acc']:.2f} %; "
           f"wrote {out / 'result.json'}")

@@ -141,6 +141,8 @@ def speed_table(result: dict) -> str:
 
 #: What a training run's result.json holds (``benchmarks/collect.py`` adds ``name``,
 #: ``time_to_accuracy_s``, ``best_test_accuracy``, ``final_confusion`` and P per curve point).
+#: A run with restarts (``TrainConfig.restarts > 1``) adds ``restarts``: the candidates, their
+#: losses and the choice (``restarts.json``); its wall times count every candidate's training.
 RESULT_FIELDS = {
     "command": "the command line that made it", "revision": "every git revision it ran at",
     "hardware": "what trained it", "date": "when it finished (UTC)",

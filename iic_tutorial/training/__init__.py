@@ -9,6 +9,8 @@ One module per concern:
 - ``evaluation``: ``predict``, ``recalibrate_batchnorm``, ``evaluate`` and the
   evaluation ``fit`` runs
 - ``checkpoint``: ``save`` / ``restore`` of a training folder
+- ``restarts``: seed restarts (``TrainConfig.restarts``): the candidates' seeds and
+  the choice by the lowest loss, which the command line runs
 
 Everything a reader needs is importable from here::
 

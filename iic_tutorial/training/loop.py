@@ -159,8 +159,8 @@ class IICTrainer:
         return order[i * per:(i + 1) * per]
 
     def steps_per_epoch(self, n: int) -> int:
-        """Steps in one pass over n images."""
-        return max(1, n // self.config.images_per_step)
+        """Steps in one pass over n images (:meth:`TrainConfig.steps_per_epoch`)."""
+        return self.config.steps_per_epoch(n)
 
     # ------------------------------------------------------------------ fit
     def fit(

@@ -1,0 +1,101 @@
+"""Seed restarts: the candidates, the choice by the lowest loss, and its accounting."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from iic_tutorial.training import TrainConfig
+from iic_tutorial.training import restarts as rs
+
+
+def test_candidates_of_different_seeds_never_share_a_seed():
+    config = TrainConfig.long_band()
+    assert rs.candidate_seeds(config) == [0, 1, 2]
+    seeds = [rs.candidate_seeds(TrainConfig.long_band(seed=s)) for s in range(4)]
+    assert seeds[1] == [3, 4, 5] and len({x for s in seeds for x in s}) == 12
+    candidate = rs.candidate_config(TrainConfig.long_band(seed=1), 4)
+    assert candidate.seed == 4 and candidate.restarts == 1
+    assert candidate.view == config.view and candidate.lr_drop_step == 3000
+    assert rs.candidate_seeds(TrainConfig.fast(seed=7)) == [7]  # one start: the seed itself
+
+
+def test_restart_loss_is_the_mean_of_the_window_before_the_choice():
+    history = {"loss": list(np.arange(1.0, 601.0))}  # step s has loss s; it trained on past 500
+    # steps 401..500: mean 450.5, whatever came after step 500
+    assert rs.restart_loss(history, 500) == 450.5
+    assert rs.restart_loss(history, 500, window=1) == 500.0
+    assert rs.restart_loss(history, 40) == 20.5  # a window longer than the phase: all of it
+    with pytest.raises(ValueError, match="trained 600 steps; the choice needs 700"):
+        rs.restart_loss(history, 700)
+
+
+def test_the_lowest_loss_is_chosen_and_a_failed_candidate_is_an_error():
+    assert rs.choose({3: -4.1, 4: -4.3, 5: -3.9}) == 4
+    assert rs.choose({5: -4.0, 3: -4.0}) == 3  # equals: the first seed
+    with pytest.raises(ValueError, match="not finite: {4: nan}"):
+        rs.choose({3: -4.1, 4: math.nan})
+    with pytest.raises(ValueError, match="no candidates"):
+        rs.choose({})
+
+
+def test_the_curve_counts_the_other_candidates_time():
+    curve = [{"step": 100, "wall_time": 10.0, "acc": 0.5}, {"step": 200, "wall_time": 21.0, "acc": 0.9}]
+    shifted = rs.shift_curve(curve, 30.0)
+    assert [p["wall_time"] for p in shifted] == [40.0, 51.0]
+    assert shifted[1]["acc"] == 0.9 and curve[0]["wall_time"] == 10.0  # a copy
+
+
+def test_bad_restart_settings_are_refused():
+    with pytest.raises(ValueError, match="restarts and restart_steps must be >= 1; got 0, 500"):
+        TrainConfig(restarts=0)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "iic_tutorial", "train", *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_cli_restarts_train_the_candidates_and_continue_the_lowest_loss(tmp_path):
+    common = ["--batch-size", "100", "--copies", "5", "--limit", "500", "--eval-every", "2",
+              "--precision", "fp32", "--quiet"]
+    out = tmp_path / "best"
+    run = run_cli("--restarts", "2", "--restart-steps", "3", "--steps", "5", "--seed", "1",
+                  "--out", str(out), *common)
+    assert run.returncode == 0, run.stderr
+    choice = json.loads((out / "restarts.json").read_text())
+    assert choice["seeds"] == [2, 3]
+    states = {s: json.loads((out / f"candidate_seed{s}" / "state.json").read_text()) for s in (2, 3)}
+    losses = {s: float(np.mean(st["history"]["loss"][:3])) for s, st in states.items()}
+    chosen = min(losses, key=losses.get)
+    assert choice["chosen"] == chosen and choice["loss"][str(chosen)] == pytest.approx(losses[chosen])
+    other = 5 - chosen
+    assert states[chosen]["step"] == 5 and states[other]["step"] == 3  # only the chosen trains on
+    result = json.loads((out / "result.json").read_text())
+    assert result["config"]["restarts"] == 2 and result["config"]["seed"] == 1
+    others = states[other]["wall_time"]
+    assert choice["others_wall_time_s"] == pytest.approx(others)
+    last = states[chosen]["history"]["evals"][-1]["wall_time"]  # training seconds at its last eval
+    assert result["wall_time_s"] == pytest.approx(last + others)
+    assert result["curve"][-1]["wall_time"] == pytest.approx(result["wall_time_s"])
+    # the chosen candidate's model is a plain run of its seed: stopping at step 3 changes nothing
+    plain = tmp_path / "plain"
+    assert run_cli("--steps", "5", "--seed", str(chosen), "--out", str(plain), *common).returncode == 0
+    alone = json.loads((plain / "result.json").read_text())
+    assert result["test_accuracy"] == alone["test_accuracy"]
+    assert result["final_loss"] == alone["final_loss"]
+    # the same command again: every candidate resumes, nothing is trained twice
+    again = run_cli("--restarts", "2", "--restart-steps", "3", "--steps", "5", "--seed", "1",
+                    "--out", str(out), *common)
+    assert again.returncode == 0 and again.stdout.count("Resuming") == 2
+    assert json.loads((out / "restarts.json").read_text())["chosen"] == chosen
+
+
+def test_cli_a_run_no_longer_than_its_candidates_is_refused(tmp_path):
+    run = run_cli("--restarts", "2", "--restart-steps", "10", "--steps", "10", "--limit", "200",
+                  "--out", str(tmp_path / "x"))
+    assert run.returncode == 2
+    assert "no longer than the candidates' 10 (--restart-steps)" in run.stderr
