@@ -242,7 +242,8 @@ def _train(args: argparse.Namespace) -> int:
         trained_on=f"{args.train_on} ({len(x_fit)} images; an epoch is one pass over them)")
     if restarts is not None:  # the recipe's settings, and every candidate's training time
         result.update(config=config.to_dict(), restarts=restarts,
-                      curve=rs.shift_curve(result["curve"], restarts["others_wall_time_s"]),
+                      curve=rs.shift_curve(result["curve"], restarts["others_wall_time_s"],
+                                           config.restart_steps),
                       wall_time_s=result["wall_time_s"] + restarts["others_wall_time_s"],
                       eval_time_s=result["eval_time_s"] + restarts["others_eval_time_s"])
     atomic_write_text(out / "result.json", json.dumps(result, indent=1))

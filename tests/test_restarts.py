@@ -42,11 +42,15 @@ def test_the_lowest_loss_is_chosen_and_a_failed_candidate_is_an_error():
         rs.choose({})
 
 
-def test_the_curve_counts_the_other_candidates_time():
-    curve = [{"step": 100, "wall_time": 10.0, "acc": 0.5}, {"step": 200, "wall_time": 21.0, "acc": 0.9}]
-    shifted = rs.shift_curve(curve, 30.0)
-    assert [p["wall_time"] for p in shifted] == [40.0, 51.0]
+def test_the_curve_counts_the_other_candidates_time_and_starts_at_the_choice():
+    curve = [{"step": s, "wall_time": t, "acc": a}
+             for s, t, a in ((100, 10.0, 0.5), (200, 21.0, 0.9), (300, 33.0, 0.95))]
+    shifted = rs.shift_curve(curve, 30.0, restart_steps=200)
+    # steps 100 and 200: the choice, after both phases (21 + 30 s); then 30 s later than alone
+    assert [p["wall_time"] for p in shifted] == [51.0, 51.0, 63.0]
     assert shifted[1]["acc"] == 0.9 and curve[0]["wall_time"] == 10.0  # a copy
+    with pytest.raises(ValueError, match="no evaluation at step 150"):
+        rs.shift_curve(curve, 30.0, restart_steps=150)
 
 
 def test_bad_restart_settings_are_refused():
@@ -81,6 +85,8 @@ def test_cli_restarts_train_the_candidates_and_continue_the_lowest_loss(tmp_path
     last = states[chosen]["history"]["evals"][-1]["wall_time"]  # training seconds at its last eval
     assert result["wall_time_s"] == pytest.approx(last + others)
     assert result["curve"][-1]["wall_time"] == pytest.approx(result["wall_time_s"])
+    at_choice = next(e["wall_time"] for e in states[chosen]["history"]["evals"] if e["step"] == 3)
+    assert result["curve"][0]["wall_time"] == pytest.approx(at_choice + others)  # step 2: the choice
     # the chosen candidate's model is a plain run of its seed: stopping at step 3 changes nothing
     plain = tmp_path / "plain"
     assert run_cli("--steps", "5", "--seed", str(chosen), "--out", str(plain), *common).returncode == 0

@@ -79,12 +79,21 @@ def choose(losses: Mapping[int, float]) -> int:
     return min(sorted(losses), key=lambda seed: losses[seed])
 
 
-def shift_curve(curve: Sequence[Mapping], others_s: float) -> list[dict]:
-    """The chosen candidate's curve with the other candidates' training seconds added.
+def shift_curve(curve: Sequence[Mapping], others_s: float, restart_steps: int) -> list[dict]:
+    """The chosen candidate's curve on the clock of the whole recipe.
 
-    Every point's ``wall_time`` gains ``others_s`` (the seconds the candidates
-    that were not chosen trained), as if they had trained first: a time to an
-    accuracy of the whole recipe then counts every step it trained, and does
-    not depend on the order the candidates ran in.
+    Every point's ``wall_time`` gains ``others_s``, the seconds the candidates
+    that were not chosen trained, as if they had trained first; and a point
+    of the candidate phase (step <= ``restart_steps``) takes the time of the
+    choice, the end of that phase: before it, no model is the recipe's. So a
+    time to an accuracy counts every step the recipe trained, and does not
+    depend on the order the candidates ran in. Raises ValueError if the curve
+    has no point at ``restart_steps`` (``fit`` evaluates at the end of each
+    call, so the candidate phase always leaves one).
     """
-    return [{**point, "wall_time": point["wall_time"] + others_s} for point in curve]
+    choice = next((p["wall_time"] for p in curve if p["step"] == restart_steps), None)
+    if choice is None:
+        raise ValueError(f"the curve has no evaluation at step {restart_steps}, where the "
+                         f"candidates were compared")
+    return [{**p, "wall_time": others_s + (choice if p["step"] <= restart_steps else p["wall_time"])}
+            for p in curve]
