@@ -270,7 +270,10 @@ HEADLINE = (("article_a1", "article recipe, alpha = 1"),
             ("erase2c", "the same, seed 0, alone on both cores (the recipe's timing)"),
             ("bf16_erase", "the same recipe in bf16 with the fused BatchNorm"),
             ("long", "the same, the learning rate / 10 from step 3000 (the long recipe)"),
-            ("band", "the recipe as shipped in bf16, with a black band across half of the views"))
+            ("band", "the recipe as shipped in bf16, with a black band across half of the views"),
+            ("long_band", "the long recipe with the band"),
+            ("long_band_best3", "the same, the best of 3 starts by the loss (--restarts 3)"),
+            ("heldout_long_band", "the long recipe with the band, on the 60k training images only"))
 
 #: Issue 11's ideas past the plateau (``benchmarks/beyond.sh``), each alone against the recipe
 #: as shipped in today's numerics, 3 seeds each: (experiment name, description). Chapter 11.
@@ -281,7 +284,9 @@ IDEAS = (("bf16_erase", "the recipe as shipped (bf16)"),
          ("viewx", "3. x viewed too (mild view)"),
          ("long", "4. 4000 steps, drop at 3000"),
          ("long_sub5", "2 + 4. sub-heads, 4000 steps"),
-         ("band", "5. a band across the view"))
+         ("band", "5. a band across the view"),
+         ("long_band", "4 + 5. the band, 4000 steps"),
+         ("long_band_best3", "4 + 5, best of 3 starts"))
 
 #: Figures quoted from the article and the paper (not measured here).
 REPORTED = (

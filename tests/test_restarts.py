@@ -1,5 +1,6 @@
 """Seed restarts: the candidates, the choice by the lowest loss, and its accounting."""
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -12,13 +13,17 @@ from iic_tutorial.training import TrainConfig
 from iic_tutorial.training import restarts as rs
 
 
+def best_of_3(seed=0):
+    return dataclasses.replace(TrainConfig.long_band(seed=seed), restarts=3)
+
+
 def test_candidates_of_different_seeds_never_share_a_seed():
-    config = TrainConfig.long_band()
+    config = best_of_3()
     assert rs.candidate_seeds(config) == [0, 1, 2]
-    seeds = [rs.candidate_seeds(TrainConfig.long_band(seed=s)) for s in range(4)]
+    seeds = [rs.candidate_seeds(best_of_3(s)) for s in range(4)]
     assert seeds[1] == [3, 4, 5] and len({x for s in seeds for x in s}) == 12
-    candidate = rs.candidate_config(TrainConfig.long_band(seed=1), 4)
-    assert candidate.seed == 4 and candidate.restarts == 1
+    candidate = rs.candidate_config(best_of_3(1), 4)
+    assert candidate.seed == 4 and candidate.restarts == 1 and candidate.recipe == "long_band"
     assert candidate.view == config.view and candidate.lr_drop_step == 3000
     assert rs.candidate_seeds(TrainConfig.fast(seed=7)) == [7]  # one start: the seed itself
 
