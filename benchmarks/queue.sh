@@ -15,12 +15,15 @@ fi
 while [ $# -ge 2 ]; do
   name=$1; args=$2; shift 2
   # a run still training in another process (a queue restarted under it): wait until that
-  # process ends (not only its lock: it writes result.json after fit releases the folder)
-  if [ -f "runs/$name/.lock" ] && ! flock -n "runs/$name/.lock" true; then
-    owner=$(cat "runs/$name/.lock")
-    echo "$(date -Is) wait for $name: process $owner is training it"
-    while kill -0 "$owner" 2>/dev/null; do sleep 10; done
-  fi
+  # process ends (not only its lock: it writes result.json after fit releases the folder).
+  # A run with --restarts trains in its candidates' folders, each with a lock of its own.
+  for lock in "runs/$name/.lock" "runs/$name"/candidate_seed*/.lock; do
+    if [ -f "$lock" ] && ! flock -n "$lock" true; then
+      owner=$(cat "$lock")
+      echo "$(date -Is) wait for $name: process $owner is training it"
+      while kill -0 "$owner" 2>/dev/null; do sleep 10; done
+    fi
+  done
   if [ -f "runs/$name/result.json" ]; then
     echo "$(date -Is) skip $name: runs/$name/result.json exists"
     continue
