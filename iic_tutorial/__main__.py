@@ -208,6 +208,9 @@ def _train(args: argparse.Namespace) -> int:
                 if status:
                     return status
             candidates[seed] = candidate
+        def at_choice(c: IICTrainer) -> dict:  # its evaluation at restart_steps
+            return next((e for e in c.history["evals"] if e["step"] == config.restart_steps), {})
+
         losses = {seed: rs.restart_loss(c.history, config.restart_steps)
                   for seed, c in candidates.items()}
         chosen = rs.choose(losses)
@@ -216,9 +219,8 @@ def _train(args: argparse.Namespace) -> int:
             "window": rs.WINDOW, "loss": {str(s): v for s, v in losses.items()},
             "chosen": chosen,
             # labels only monitor: each candidate's test accuracy when the choice was made
-            "test_accuracy": {str(s): next((e["acc"] for e in c.history["evals"]
-                                            if e["step"] == config.restart_steps), None)
-                              for s, c in candidates.items()},
+            "test_accuracy": {str(s): at_choice(c).get("acc") for s, c in candidates.items()},
+            "test_confusion": {str(s): at_choice(c).get("confusion") for s, c in candidates.items()},
             "others_wall_time_s": sum(c.wall_time for s, c in candidates.items() if s != chosen),
             "others_eval_time_s": sum(c.eval_time for s, c in candidates.items() if s != chosen),
         }

@@ -285,8 +285,7 @@ IDEAS = (("bf16_erase", "the recipe as shipped (bf16)"),
          ("long", "4. 4000 steps, drop at 3000"),
          ("long_sub5", "2 + 4. sub-heads, 4000 steps"),
          ("band", "5. a band across the view"),
-         ("long_band", "4 + 5. the band, 4000 steps"),
-         ("long_band_best3", "4 + 5, best of 3 starts"))
+         ("long_band", "4 + 5. the band, 4000 steps"))
 
 #: Figures quoted from the article and the paper (not measured here).
 REPORTED = (

@@ -83,6 +83,9 @@ def test_cli_restarts_train_the_candidates_and_continue_the_lowest_loss(tmp_path
     assert choice["chosen"] == chosen and choice["loss"][str(chosen)] == pytest.approx(losses[chosen])
     other = 5 - chosen
     assert states[chosen]["step"] == 5 and states[other]["step"] == 3  # only the chosen trains on
+    at_3 = next(e for e in states[other]["history"]["evals"] if e["step"] == 3)  # labels: a monitor
+    assert choice["test_accuracy"][str(other)] == at_3["acc"]
+    assert choice["test_confusion"][str(other)] == at_3["confusion"]
     result = json.loads((out / "result.json").read_text())
     assert result["config"]["restarts"] == 2 and result["config"]["seed"] == 1
     others = states[other]["wall_time"]
