@@ -117,6 +117,13 @@ def length_in_steps(args: argparse.Namespace, steps_per_epoch: float) -> int:
     return RECIPE_STEPS[args.recipe]
 
 
+def _too_short(num_steps: int, restart_steps: int) -> int:
+    print(f"error: the run is {num_steps} steps, no longer than the candidates' "
+          f"{restart_steps} (--restart-steps); give more --steps or fewer --restart-steps",
+          file=sys.stderr)
+    return 2
+
+
 def _train(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -129,6 +136,9 @@ def _train(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args.epochs is None and config.restarts > 1 and \
+            length_in_steps(args, 1.0) <= config.restart_steps:  # said before TensorFlow too
+        return _too_short(length_in_steps(args, 1.0), config.restart_steps)
     strategy = _strategy(args.strategy)  # before any TensorFlow op (multiworker needs that)
     worker = _worker_folder(args.out, strategy)
     out = worker or args.out
@@ -193,10 +203,7 @@ def _train(args: argparse.Namespace) -> int:
         from .training import restarts as rs
 
         if num_steps <= config.restart_steps:
-            print(f"error: the run is {num_steps} steps, no longer than the candidates' "
-                  f"{config.restart_steps} (--restart-steps); give more --steps or fewer "
-                  f"--restart-steps", file=sys.stderr)
-            return 2
+            return _too_short(num_steps, config.restart_steps)
         candidates = {}
         for seed in rs.candidate_seeds(config):
             folder = out / rs.candidate_folder(seed)

@@ -3,12 +3,10 @@
 import dataclasses
 import json
 import math
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
+from iic_tutorial.__main__ import main
 from iic_tutorial.training import TrainConfig
 from iic_tutorial.training import restarts as rs
 
@@ -63,18 +61,16 @@ def test_bad_restart_settings_are_refused():
         TrainConfig(restarts=0)
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "iic_tutorial", "train", *args],
-                          capture_output=True, text=True, timeout=600)
+def run_cli(*args):  # in this process: TensorFlow starts once for the tests below
+    return main(["train", *args])
 
 
-def test_cli_restarts_train_the_candidates_and_continue_the_lowest_loss(tmp_path):
+def test_cli_restarts_train_the_candidates_and_continue_the_lowest_loss(tmp_path, capsys):
     common = ["--batch-size", "100", "--copies", "5", "--limit", "500", "--eval-every", "2",
               "--precision", "fp32", "--quiet"]
     out = tmp_path / "best"
-    run = run_cli("--restarts", "2", "--restart-steps", "3", "--steps", "5", "--seed", "1",
-                  "--out", str(out), *common)
-    assert run.returncode == 0, run.stderr
+    assert run_cli("--restarts", "2", "--restart-steps", "3", "--steps", "5", "--seed", "1",
+                   "--out", str(out), *common) == 0
     choice = json.loads((out / "restarts.json").read_text())
     assert choice["seeds"] == [2, 3]
     states = {s: json.loads((out / f"candidate_seed{s}" / "state.json").read_text()) for s in (2, 3)}
@@ -97,19 +93,20 @@ def test_cli_restarts_train_the_candidates_and_continue_the_lowest_loss(tmp_path
     assert result["curve"][0]["wall_time"] == pytest.approx(at_choice + others)  # step 2: the choice
     # the chosen candidate's model is a plain run of its seed: stopping at step 3 changes nothing
     plain = tmp_path / "plain"
-    assert run_cli("--steps", "5", "--seed", str(chosen), "--out", str(plain), *common).returncode == 0
+    assert run_cli("--steps", "5", "--seed", str(chosen), "--out", str(plain), *common) == 0
     alone = json.loads((plain / "result.json").read_text())
     assert result["test_accuracy"] == alone["test_accuracy"]
     assert result["final_loss"] == alone["final_loss"]
     # the same command again: every candidate resumes, nothing is trained twice
-    again = run_cli("--restarts", "2", "--restart-steps", "3", "--steps", "5", "--seed", "1",
-                    "--out", str(out), *common)
-    assert again.returncode == 0 and again.stdout.count("Resuming") == 2
+    capsys.readouterr()
+    assert run_cli("--restarts", "2", "--restart-steps", "3", "--steps", "5", "--seed", "1",
+                   "--out", str(out), *common) == 0
+    assert capsys.readouterr().out.count("Resuming") == 2
     assert json.loads((out / "restarts.json").read_text())["chosen"] == chosen
 
 
-def test_cli_a_run_no_longer_than_its_candidates_is_refused(tmp_path):
-    run = run_cli("--restarts", "2", "--restart-steps", "10", "--steps", "10", "--limit", "200",
-                  "--out", str(tmp_path / "x"))
-    assert run.returncode == 2
-    assert "no longer than the candidates' 10 (--restart-steps)" in run.stderr
+def test_cli_a_run_no_longer_than_its_candidates_is_refused(tmp_path, capsys):
+    assert run_cli("--restarts", "2", "--restart-steps", "10", "--steps", "10", "--limit", "200",
+                   "--out", str(tmp_path / "x")) == 2
+    assert "no longer than the candidates' 10 (--restart-steps)" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()  # refused before anything was made
