@@ -273,7 +273,8 @@ HEADLINE = (("article_a1", "article recipe, alpha = 1"),
             ("band", "the recipe as shipped in bf16, with a black band across half of the views"),
             ("long_band", "the long recipe with the band"),
             ("long_band_best3", "the same, the best of 3 starts by the loss (--restarts 3)"),
-            ("heldout_long_band", "the long recipe with the band, on the 60k training images only"))
+            ("heldout_long_band", "the long recipe with the band, on the 60k training images only"),
+            ("long_band2c", "the long recipe with the band, alone on both cores (its timing)"))
 
 #: Issue 11's ideas past the plateau (``benchmarks/beyond.sh``), each alone against the recipe
 #: as shipped in today's numerics, 3 seeds each: (experiment name, description). Chapter 11.
