@@ -131,14 +131,13 @@ def _train(args: argparse.Namespace) -> int:
     from .training import IICTrainer, evaluate
 
     try:
-        length_in_steps(args, 1.0)  # a missing length is said before TensorFlow starts
+        steps = length_in_steps(args, 1.0)  # a missing length is said before TensorFlow starts
         config = config_from_args(args)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if args.epochs is None and config.restarts > 1 and \
-            length_in_steps(args, 1.0) <= config.restart_steps:  # said before TensorFlow too
-        return _too_short(length_in_steps(args, 1.0), config.restart_steps)
+    if args.epochs is None and config.restarts > 1 and steps <= config.restart_steps:
+        return _too_short(steps, config.restart_steps)  # said before TensorFlow starts too
     strategy = _strategy(args.strategy)  # before any TensorFlow op (multiworker needs that)
     worker = _worker_folder(args.out, strategy)
     out = worker or args.out
@@ -215,25 +214,12 @@ def _train(args: argparse.Namespace) -> int:
                 if status:
                     return status
             candidates[seed] = candidate
-        def at_choice(c: IICTrainer) -> dict:  # its evaluation at restart_steps
-            return next((e for e in c.history["evals"] if e["step"] == config.restart_steps), {})
-
-        losses = {seed: rs.restart_loss(c.history, config.restart_steps)
-                  for seed, c in candidates.items()}
-        chosen = rs.choose(losses)
-        restarts = {
-            "seeds": list(candidates), "restart_steps": config.restart_steps,
-            "window": rs.WINDOW, "loss": {str(s): v for s, v in losses.items()},
-            "chosen": chosen,
-            # labels only monitor: each candidate's test accuracy when the choice was made
-            "test_accuracy": {str(s): at_choice(c).get("acc") for s, c in candidates.items()},
-            "test_confusion": {str(s): at_choice(c).get("confusion") for s, c in candidates.items()},
-            "others_wall_time_s": sum(c.wall_time for s, c in candidates.items() if s != chosen),
-            "others_eval_time_s": sum(c.eval_time for s, c in candidates.items() if s != chosen),
-        }
+        restarts = rs.decide(candidates, config.restart_steps)
+        chosen = restarts["chosen"]
         atomic_write_text(out / "restarts.json", json.dumps(restarts, indent=1))
-        first = config.restart_steps - min(rs.WINDOW, config.restart_steps) + 1
-        print(f"Candidates' mean loss over steps {first}-{config.restart_steps}: " + ", ".join(f"seed {s} {v:.4f}" for s, v in losses.items())
+        print(f"Candidates' mean loss over steps {rs.window_start(config.restart_steps)}-"
+              f"{config.restart_steps}: " + ", ".join(
+                  f"seed {s} {v:.4f}" for s, v in restarts["loss"].items())
               + f"; seed {chosen} trains on")
         trainer, folder = candidates[chosen], out / rs.candidate_folder(chosen)
     status = train_to(trainer, num_steps, folder)

@@ -32,6 +32,7 @@ def test_restart_loss_is_the_mean_of_the_window_before_the_choice():
     assert rs.restart_loss(history, 500) == 450.5
     assert rs.restart_loss(history, 500, window=1) == 500.0
     assert rs.restart_loss(history, 40) == 20.5  # a window longer than the phase: all of it
+    assert rs.window_start(500) == 401 and rs.window_start(40) == 1
     with pytest.raises(ValueError, match="trained 600 steps; the choice needs 700"):
         rs.restart_loss(history, 700)
 

@@ -102,6 +102,10 @@ def setting(default: Any = dataclasses.MISSING, *, help: str, factory: Callable 
     return field(default=default, metadata=metadata)
 
 
+#: Steps at the end of a restart candidate's phase whose mean loss decides which one trains
+#: on (``restarts.WINDOW``; the loss of one step is noisy).
+RESTART_WINDOW = 100
+
 #: Values of fields that runs saved before the field existed were made with.
 _LEGACY_DEFAULTS = {"precision": "fp32", "fused_batchnorm": False}
 
@@ -160,8 +164,8 @@ class TrainConfig:
     restarts: int = setting(
         1, parse=positive_int,
         help="train this many candidates (seeds seed * restarts + 0, 1, ...) for restart_steps "
-             "steps each and continue the one with the lowest mean loss over its last 100 "
-             "steps, chosen without labels (1: one run, no choice)")
+             f"steps each and continue the one with the lowest mean loss over its last "
+             f"{RESTART_WINDOW} steps, chosen without labels (1: one run, no choice)")
     restart_steps: int = setting(
         500, parse=positive_int,
         help="steps each candidate trains before the lowest loss picks one (with restarts > 1)")

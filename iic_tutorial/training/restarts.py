@@ -17,17 +17,17 @@ choice and its accounting are tested on their own.
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .config import TrainConfig
+from .config import RESTART_WINDOW, TrainConfig
 
-__all__ = ["WINDOW", "candidate_seeds", "candidate_config", "candidate_folder", "restart_loss",
-           "choose", "shift_curve"]
+__all__ = ["WINDOW", "candidate_seeds", "candidate_config", "candidate_folder", "window_start",
+           "restart_loss", "choose", "evaluation_at", "decide", "shift_curve"]
 
 #: Steps at the end of the candidate phase whose mean loss decides (the loss of one step is noisy).
-WINDOW = 100
+WINDOW = RESTART_WINDOW
 
 
 def candidate_seeds(config: TrainConfig) -> list[int]:
@@ -49,6 +49,11 @@ def candidate_folder(seed: int) -> str:
     return f"candidate_seed{seed}"
 
 
+def window_start(restart_steps: int, window: int = WINDOW) -> int:
+    """The first step whose loss counts: ``restart_steps - window + 1``, or step 1 if that is earlier."""
+    return restart_steps - min(window, restart_steps) + 1
+
+
 def restart_loss(history: Mapping, restart_steps: int, window: int = WINDOW) -> float:
     """Mean minimised loss (nats) of steps ``restart_steps - window + 1 ... restart_steps``.
 
@@ -61,7 +66,7 @@ def restart_loss(history: Mapping, restart_steps: int, window: int = WINDOW) -> 
     if len(losses) < restart_steps:
         raise ValueError(f"the candidate has trained {len(losses)} steps; the choice needs "
                          f"{restart_steps} (train it on first)")
-    return float(losses[-min(window, restart_steps):].mean())
+    return float(losses[window_start(restart_steps, window) - 1:].mean())
 
 
 def choose(losses: Mapping[int, float]) -> int:
@@ -79,6 +84,36 @@ def choose(losses: Mapping[int, float]) -> int:
     return min(sorted(losses), key=lambda seed: losses[seed])
 
 
+def evaluation_at(records: Sequence[Mapping], step: int) -> Mapping | None:
+    """The evaluation record (an entry of ``history["evals"]`` or of a curve) at ``step``, or None."""
+    return next((r for r in records if r["step"] == step), None)
+
+
+def decide(candidates: Mapping[int, Any], restart_steps: int) -> dict:
+    """The choice among trained candidates, as ``restarts.json`` records it.
+
+    candidates: seed -> its IICTrainer, each trained at least ``restart_steps``
+    steps. Returns the seeds, ``restart_steps``, ``window``, every candidate's
+    loss (:func:`restart_loss`, nats; keys are the seeds as strings), the
+    ``chosen`` seed (:func:`choose`), each candidate's test accuracy and
+    confusion matrix at the choice (labels only monitor: they do not choose)
+    and the training and evaluation seconds of the candidates not chosen.
+    """
+    losses = {seed: restart_loss(c.history, restart_steps) for seed, c in candidates.items()}
+    chosen = choose(losses)
+    at_choice = {str(seed): evaluation_at(c.history["evals"], restart_steps) or {}
+                 for seed, c in candidates.items()}
+    others = [c for seed, c in candidates.items() if seed != chosen]
+    return {
+        "seeds": list(candidates), "restart_steps": restart_steps, "window": WINDOW,
+        "loss": {str(seed): loss for seed, loss in losses.items()}, "chosen": chosen,
+        "test_accuracy": {seed: e.get("acc") for seed, e in at_choice.items()},
+        "test_confusion": {seed: e.get("confusion") for seed, e in at_choice.items()},
+        "others_wall_time_s": sum(c.wall_time for c in others),
+        "others_eval_time_s": sum(c.eval_time for c in others),
+    }
+
+
 def shift_curve(curve: Sequence[Mapping], others_s: float, restart_steps: int) -> list[dict]:
     """The chosen candidate's curve on the clock of the whole recipe.
 
@@ -91,9 +126,10 @@ def shift_curve(curve: Sequence[Mapping], others_s: float, restart_steps: int) -
     has no point at ``restart_steps`` (``fit`` evaluates at the end of each
     call, so the candidate phase always leaves one).
     """
-    choice = next((p["wall_time"] for p in curve if p["step"] == restart_steps), None)
-    if choice is None:
+    point = evaluation_at(curve, restart_steps)
+    if point is None:
         raise ValueError(f"the curve has no evaluation at step {restart_steps}, where the "
                          f"candidates were compared")
+    choice = point["wall_time"]
     return [{**p, "wall_time": others_s + (choice if p["step"] <= restart_steps else p["wall_time"])}
             for p in curve]
