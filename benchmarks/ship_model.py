@@ -1,9 +1,11 @@
 """Ship a trained run as the package's pretrained model, chosen without labels.
 
-    python benchmarks/ship_model.py runs/NAME [runs/NAME ...] [--dry-run]
+    python benchmarks/ship_model.py --name long_band runs/NAME [runs/NAME ...] [--dry-run]
 
-Pass any finished runs, of one recipe or of several: the score is the same for all.
-``--dry-run`` prints the scores and the choice and writes nothing.
+``--name`` is one of ``iic_tutorial.pretrained.PRETRAINED`` (``long_band``, the default
+model; ``fast``, the fast recipe's model that chapters 7-10 study). Pass any finished
+runs, of one recipe or of several: the score is the same for all. ``--dry-run`` prints
+the scores and the choice and writes nothing.
 
 Among the given run folders (checkpoints from ``python -m iic_tutorial train``), the one
 with the best label-free score ``iic_tutorial.selection.CRITERION`` is chosen: every
@@ -11,9 +13,9 @@ candidate is scored on the same unlabelled training images and the same views
 (``iic_tutorial.selection``), so scores compare across seeds and across recipes;
 ``benchmarks/selection.py`` measures how often each score picks the most accurate run.
 Its exported two-head model (BatchNorm recalibrated on training images, so it works in
-inference mode) is written to ``iic_tutorial/pretrained/iic_mnist.weights.h5`` with
-provenance (``iic_mnist.json``: command, seed, revision, hardware, measured accuracy) and
-its training history (``iic_mnist.history.json``) for the book's training chapters.
+inference mode) is written to ``iic_tutorial/pretrained/iic_mnist_<name>.weights.h5`` with
+provenance (``iic_mnist_<name>.json``: command, seed, revision, hardware, measured
+accuracy, how it was chosen) and its training history (``iic_mnist_<name>.history.json``).
 """
 
 from __future__ import annotations
@@ -27,18 +29,20 @@ import numpy as np
 
 from iic_tutorial.runs import atomic_save_weights, atomic_write_text
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "iic_tutorial" / "pretrained"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from iic_tutorial.pretrained import PRETRAINED
+
     parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--name", required=True, choices=sorted(PRETRAINED),
+                        help="which shipped model to replace (iic_tutorial.pretrained.PRETRAINED)")
     parser.add_argument("--dry-run", action="store_true", help="score and choose; write nothing")
     args = parser.parse_args(argv)
 
     from iic_tutorial.data import as_images, load_mnist
-    from iic_tutorial.pretrained import WEIGHTS_NAME
+    from iic_tutorial.pretrained import _folder, _stem, weights_path
     from iic_tutorial.selection import CRITERION, IMAGES, SCORES, label_free_scores
     from iic_tutorial.training import IICTrainer, evaluate
 
@@ -63,10 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     result = json.loads((best / "result.json").read_text())
     subset = evaluate(model, x_test[:2000], y_test[:2000], bn="inference")
     all70k = evaluate(model, np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test]))
-    OUT.mkdir(parents=True, exist_ok=True)
-    atomic_save_weights(model, OUT / WEIGHTS_NAME)
+    folder, stem = _folder(), _stem(args.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_save_weights(model, weights_path(args.name))
     info = {
+        "name": args.name,
         "run": best.name,
+        "criterion": CRITERION,
         "selection": f"highest {CRITERION}: {SCORES[CRITERION]}, on the first {IMAGES} "
                      "training images, among: " + ", ".join(sorted(p.name for p in scores)),
         "candidates": "the runs passed to benchmarks/ship_model.py; the choice among them "
@@ -91,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         "test_first2000_accuracy": subset["acc"],
         "all70k_accuracy": all70k["acc"],
     }
-    atomic_write_text(OUT / "iic_mnist.json", json.dumps(info, indent=1))
+    atomic_write_text(folder / f"{stem}.json", json.dumps(info, indent=1))
     history = {k: v for k, v in trainer.history.items() if k != "subhead_losses"}
-    atomic_write_text(OUT / "iic_mnist.history.json", json.dumps(history))
-    print(f"shipped {best.name}: test accuracy {100 * test['acc']:.2f} % (inference mode), "
+    atomic_write_text(folder / f"{stem}.history.json", json.dumps(history))
+    print(f"shipped {best.name} as {args.name!r}: test accuracy {100 * test['acc']:.2f} % (inference mode), "
           f"first 2000 {100 * subset['acc']:.2f} %, all 70k {100 * all70k['acc']:.2f} %")
     return 0
 

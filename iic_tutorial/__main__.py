@@ -16,6 +16,7 @@ from . import _import_tensorflow_quietly
 
 _import_tensorflow_quietly()  # before .augment imports TensorFlow: no C++ start-up notices
 
+from .pretrained import DEFAULT, PRETRAINED  # noqa: E402
 from .runs import (atomic_save_weights, atomic_write_text, git_revision, hardware,  # noqa: E402,F401
                    provenance, training_result)
 from .training.config import (RECIPE_STEPS, add_config_arguments, config_from_args,  # noqa: E402,F401
@@ -61,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="score saved weights on the MNIST test set",
                        description="Load weights and report accuracy on the 10k MNIST test set.")
     e.add_argument("--weights", type=Path, default=None,
-                   help="a .weights.h5 file from 'train' (default: the shipped pretrained model)")
+                   help="a .weights.h5 file from 'train' (default: a shipped model, --pretrained)")
+    e.add_argument("--pretrained", choices=sorted(PRETRAINED), default=DEFAULT,
+                   help=f"which shipped model to score without --weights (default: {DEFAULT}); "
+                        + "; ".join(f"{n}: {what}" for n, what in PRETRAINED.items()))
     e.add_argument("--bn", choices=("inference", "batch"), default="inference",
                    help="BatchNorm statistics: moving averages (inference) or per batch")
     e.add_argument("--limit", type=positive_int, default=None,
@@ -255,7 +259,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.weights is None:
         from .pretrained import load_pretrained
 
-        model = load_pretrained()
+        model = load_pretrained(args.pretrained)
     else:
         try:
             model = load_weights(create_model(), args.weights)

@@ -10,14 +10,32 @@ import keras
 
 from .model import create_model
 
-__all__ = ["load_pretrained", "pretrained_info", "pretrained_history", "experiment_results",
-           "experiment_name", "experiment_groups", "head_restarts", "WEIGHTS_NAME"]
+__all__ = ["load_pretrained", "pretrained_info", "pretrained_history", "weights_path",
+           "PRETRAINED", "DEFAULT", "experiment_results", "experiment_name",
+           "experiment_groups", "head_restarts"]
 
-WEIGHTS_NAME = "iic_mnist.weights.h5"
+#: The shipped models, by name: the recipe that trained each, and what the book uses it for.
+#: Each was chosen without labels among the seeds of its recipe (``benchmarks/ship_model.py``).
+PRETRAINED = {
+    "long_band": "the best recipe (TrainConfig.long_band(): 4000 steps, a black band across "
+                 "half of the views; chapter 11), the package's default",
+    "fast": "the fast recipe with random erasing (1600 steps), the model that chapters 7-10 "
+            "train, evaluate and take apart",
+}
+#: The model :func:`load_pretrained` returns when no name is given.
+DEFAULT = "long_band"
 
 
 def _folder() -> Path:
     return Path(str(resources.files("iic_tutorial") / "pretrained"))
+
+
+def _stem(name: str) -> str:
+    """The file stem of shipped model ``name``: ``iic_mnist_<name>``; ValueError if unknown."""
+    if name not in PRETRAINED:
+        raise ValueError(f"no shipped model named {name!r}; the package ships "
+                         + ", ".join(repr(n) for n in PRETRAINED))
+    return f"iic_mnist_{name}"
 
 
 def _read_json(name: str, what: str, remedy: str):
@@ -28,44 +46,58 @@ def _read_json(name: str, what: str, remedy: str):
     return json.loads(path.read_text())
 
 
-def pretrained_info() -> dict:
-    """Provenance of the shipped weights: command, seed, revision, hardware, accuracy.
+def weights_path(name: str = DEFAULT) -> Path:
+    """Where shipped model ``name``'s weights lie: ``iic_tutorial/pretrained/iic_mnist_<name>.weights.h5``."""
+    return _folder() / f"{_stem(name)}.weights.h5"
 
-    Read from ``iic_tutorial/pretrained/iic_mnist.json``, written by
-    ``benchmarks/ship_model.py`` from a real run.
+
+def pretrained_info(name: str = DEFAULT) -> dict:
+    """Provenance of shipped model ``name`` (:data:`PRETRAINED`): command, seed, revision, hardware, accuracy.
+
+    Read from ``iic_tutorial/pretrained/iic_mnist_<name>.json``, written by
+    ``benchmarks/ship_model.py --name NAME`` from a real run. Keys include
+    ``run``, ``command``, ``config`` (the :class:`~iic_tutorial.training.TrainConfig`
+    as a dict), ``steps``, ``wall_time_s``, ``selection`` (how it was chosen),
+    ``test_accuracy`` (fraction of the 10k test images, inference mode),
+    ``test_first2000_accuracy`` and ``all70k_accuracy``.
     """
-    return _read_json("iic_mnist.json", "provenance file", "this install ships no trained model")
+    return _read_json(f"{_stem(name)}.json", "provenance file", "this install ships no trained model")
 
 
-def load_pretrained() -> keras.Model:
-    """The shipped IIC model (weights inside the package, a few MB).
+def load_pretrained(name: str = DEFAULT) -> keras.Model:
+    """A shipped IIC model (weights inside the package, a few MB); ``name`` from :data:`PRETRAINED`.
 
-    Returns a :func:`iic_tutorial.model.create_model` network whose BatchNorm
-    statistics were recalibrated before saving, so it is meant to be used in
-    inference mode: ``model(x, training=False)`` on float32 images in [0, 1]
-    of shape ``(batch, 28, 28, 1)`` returns ``[Z (batch, 10), Z_over
-    (batch, 50)]``. The accuracy it reaches is in :func:`pretrained_info`.
+    ``load_pretrained()`` is the best recipe's model (``"long_band"``);
+    ``load_pretrained("fast")`` is the fast recipe's, the one chapters 7-10 study.
+    Returns a :func:`iic_tutorial.model.create_model` network (the network its
+    run trained) whose BatchNorm statistics were recalibrated before saving, so
+    it is meant to be used in inference mode: ``model(x, training=False)`` on
+    float32 images in [0, 1] of shape ``(batch, 28, 28, 1)`` returns ``[Z
+    (batch, 10), Z_over (batch, 50)]``. The accuracy it reaches is in
+    :func:`pretrained_info`.
     """
-    path = _folder() / WEIGHTS_NAME
+    path = weights_path(name)
     if not path.is_file():
         raise FileNotFoundError(
             f"no shipped weights at {path}; reinstall iic-tutorial, or train your own with "
             "`python -m iic_tutorial train --out DIR`"
         )
-    info = pretrained_info()
-    model = create_model(k=info.get("k", 10), k_over=info.get("k_over", 50))
+    info = pretrained_info(name)
+    model = create_model(k=info.get("k", 10), k_over=info.get("k_over", 50),
+                         pooling=info["config"].get("pooling", "gap"))
     model.load_weights(str(path))
     return model
 
 
-def pretrained_history() -> dict:
-    """The training history of the shipped model (the trainer's ``history``).
+def pretrained_history(name: str = DEFAULT) -> dict:
+    """The training history of shipped model ``name`` (the trainer's ``history``).
 
     Per-step ``loss``, ``loss_k``, ``loss_over`` and one record per evaluation in
     ``"evals"`` (step, wall time, alpha, I(Z;Z'), the joint P, accuracy with
     recalibrated and with stale BatchNorm statistics, NMI, confusion matrix).
     """
-    return _read_json("iic_mnist.history.json", "training history", "this install ships no trained model")
+    return _read_json(f"{_stem(name)}.history.json", "training history",
+                      "this install ships no trained model")
 
 
 def experiment_results() -> list[dict]:

@@ -266,20 +266,20 @@ HEADLINE = (("article_a1", "article recipe, alpha = 1"),
             ("article20_a1", "article recipe, alpha = 1, 20 epochs of the 60k training images"),
             ("article20_a10", "article recipe, alpha = 10, 20 epochs of the 60k training images"),
             ("final", "fast recipe"),
-            ("erase", "fast recipe + random erasing (the shipped model's recipe)"),
+            ("erase", "fast recipe + random erasing (the fast model's recipe)"),
             ("erase2c", "the same, seed 0, alone on both cores (the recipe's timing)"),
             ("bf16_erase", "the same recipe in bf16 with the fused BatchNorm"),
             ("long", "the same, the learning rate / 10 from step 3000 (the long recipe)"),
-            ("band", "the recipe as shipped in bf16, with a black band across half of the views"),
+            ("band", "the fast model's recipe in bf16, with a black band across half of the views"),
             ("long_band", "the long recipe with the band"),
             ("long_band_best3", "the same, the best of 3 starts by the loss (--restarts 3)"),
             ("heldout_long_band", "the long recipe with the band, on the 60k training images only"),
             ("long_band2c", "the long recipe with the band, alone on both cores (its timing)"))
 
-#: Issue 11's ideas past the plateau (``benchmarks/beyond.sh``), each alone against the recipe
-#: as shipped in today's numerics, 3 seeds each: (experiment name, description). Chapter 11.
+#: Issue 11's ideas past the plateau (``benchmarks/beyond.sh``), each alone against the fast
+#: model's recipe in today's numerics, 3 seeds each: (experiment name, description). Chapter 11.
 #: (An idea joins when its three seeds have run.)
-IDEAS = (("bf16_erase", "the recipe as shipped (bf16)"),
+IDEAS = (("bf16_erase", "the fast model's recipe (bf16)"),
          ("flat", "1. heads on the flattened map"),
          ("sub5", "2. five sub-heads per head"),
          ("viewx", "3. x viewed too (mild view)"),
@@ -296,18 +296,19 @@ REPORTED = (
 )
 
 
-def scoreboard(runs: list[dict], shipped: dict | None = None) -> str:
+def scoreboard(runs: list[dict], shipped: dict[str, dict] | None = None) -> str:
     """The Markdown scoreboard: the article's and the paper's figures beside this project's runs.
 
     ``runs``: collected results (``iic_tutorial.pretrained.experiment_results()``);
     one row per experiment of :data:`HEADLINE` that has runs -- mean ± std of the
     final test and all-70k accuracy over its seeds, its steps and mean wall time --
-    then the shipped model (``shipped``: ``pretrained_info()``) and the best run.
+    then the shipped models (``shipped``: name -> ``pretrained_info(name)``, one row
+    each) and the best run.
     The README (``benchmarks/collect.py``) and chapter 9 print it.
     """
     import numpy as np
 
-    from .pretrained import experiment_groups
+    from .pretrained import DEFAULT, experiment_groups
 
     rows = ["| source | setting | accuracy |", "|---|---|---|"]
     rows += [f"| {who} | {what} | {acc} |" for who, what, acc in REPORTED]
@@ -321,10 +322,11 @@ def scoreboard(runs: list[dict], shipped: dict | None = None) -> str:
         rows.append(f"| ours | {label}, {steps} steps ({minutes:.0f} min), {len(group)} seed(s) "
                     f"| {mean_std([r['test_accuracy'] for r in group])} test, "
                     f"{mean_std([r['all70k_accuracy'] for r in group])} all 70k |")
-    if shipped is not None:
-        rows.append(f"| ours | shipped model (`load_pretrained()`, run {shipped['run']}, chosen "
-                    f"without labels), inference mode | {100 * shipped['test_accuracy']:.2f} % "
-                    f"test, {100 * shipped['all70k_accuracy']:.2f} % all 70k |")
+    for name, info in (shipped or {}).items():
+        call = "load_pretrained()" if name == DEFAULT else f'load_pretrained("{name}")'
+        rows.append(f"| ours | shipped model (`{call}`, run {info['run']}, chosen "
+                    f"without labels), inference mode | {100 * info['test_accuracy']:.2f} % "
+                    f"test, {100 * info['all70k_accuracy']:.2f} % all 70k |")
     if runs:
         best = max(runs, key=lambda r: r["test_accuracy"])
         rows.append(f"| ours | highest final test accuracy of any run ({best['name']}) "

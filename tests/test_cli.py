@@ -112,6 +112,21 @@ def test_evaluate_missing_weights_exit_2(tmp_path, capsys):
     assert "no weights file" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name", ["long_band", "fast"])
+def test_evaluate_a_shipped_model_by_name_gives_its_stated_accuracy(name, capsys):
+    from iic_tutorial.pretrained import pretrained_info
+
+    assert main(["evaluate", "--pretrained", name, "--limit", "2000", "--json"]) == 0
+    acc = json.loads(capsys.readouterr().out)["acc"]
+    assert acc == pytest.approx(pretrained_info(name)["test_first2000_accuracy"], abs=0.002)
+
+
+def test_evaluate_an_unknown_shipped_model_exits_2_naming_the_choices(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["evaluate", "--pretrained", "best"])
+    assert e.value.code == 2 and "choose from 'fast', 'long_band'" in capsys.readouterr().err
+
+
 def test_help_prints_no_tensorflow_start_up_noise():
     out = run_cli("evaluate", "--help")
     assert out.returncode == 0 and out.stderr == ""

@@ -96,7 +96,7 @@ def test_ship_model_chooses_by_the_criterion_and_a_dry_run_writes_nothing(tmp_pa
     import dataclasses
 
     from iic_tutorial import selection
-    from iic_tutorial.pretrained import _folder
+    from iic_tutorial.pretrained import _folder, weights_path
     from iic_tutorial.training import IICTrainer, TrainConfig
 
     from iic_tutorial.model import create_model
@@ -108,13 +108,13 @@ def test_ship_model_chooses_by_the_criterion_and_a_dry_run_writes_nothing(tmp_pa
         config = dataclasses.replace(TrainConfig.fast(seed=seed), batch_size=100, precision="fp32")
         model = create_model(seed=seed)
         if trained:
-            model.load_weights(str(_folder() / "iic_mnist.weights.h5"))
+            model.load_weights(str(weights_path("fast")))
         trainer = IICTrainer(config, model=model)
         trainer.fit(digits[0][:500], num_steps=1, progress=False, verbose=False)
         trainer.save(tmp_path / f"r{seed}")
         runs.append(tmp_path / f"r{seed}")
     shipped = {p.name: p.stat().st_mtime_ns for p in _folder().iterdir()}
-    assert ship.main([*map(str, runs), "--dry-run"]) == 0
+    assert ship.main([*map(str, runs), "--name", "fast", "--dry-run"]) == 0
     out = capsys.readouterr().out
     values = {r: float(out.split(f"{r}: {selection.CRITERION} = ")[1].split()[0]) for r in runs}
     assert values[runs[0]] < 0.5 < 1.5 < values[runs[1]]  # near-uniform vs trained outputs

@@ -117,7 +117,7 @@ def test_fast_recipe_with_erasing_is_what_the_shipped_command_trained():
 
     from iic_tutorial.pretrained import pretrained_info
 
-    info = pretrained_info()
+    info = pretrained_info("fast")
     assert "--erase 0.5" in info["command"]
     # trained before the fused BatchNorm and the precision setting: Keras BN, fp32
     c = dataclasses.replace(TrainConfig.fast(seed=info["config"]["seed"], erase_p=0.5),
@@ -125,6 +125,22 @@ def test_fast_recipe_with_erasing_is_what_the_shipped_command_trained():
     assert "fused_batchnorm" not in info["config"]
     assert c == TrainConfig.from_dict(json.loads(json.dumps(info["config"])))
     assert TrainConfig.fast().view.erase_p == 0  # the plain fast recipe does not erase
+
+
+def test_long_band_recipe_is_what_the_default_shipped_command_trained():
+    import json
+
+    from iic_tutorial.pretrained import DEFAULT, pretrained_info
+
+    info = pretrained_info()
+    assert DEFAULT == "long_band" and info["name"] == "long_band"
+    # trained as --recipe long --band 0.5 before the recipe had its name: only the name differs
+    shipped = TrainConfig.from_dict(json.loads(json.dumps(info["config"])))
+    named = dataclasses.replace(TrainConfig.long_band(seed=shipped.seed), precision="bf16")
+    assert dataclasses.replace(shipped, recipe="long_band") == named
+    from iic_tutorial.training.config import RECIPE_STEPS
+
+    assert info["steps"] == RECIPE_STEPS["long_band"]
 
 
 def test_fit_argument_errors(digits):

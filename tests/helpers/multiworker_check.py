@@ -33,7 +33,7 @@ strategy = tf.distribute.MultiWorkerMirroredStrategy() if mode == "worker" else 
 import keras  # noqa: E402
 
 from iic_tutorial.model import create_model  # noqa: E402
-from iic_tutorial.pretrained import _folder  # noqa: E402
+from iic_tutorial.pretrained import weights_path  # noqa: E402
 from iic_tutorial.training import IICTrainer, TrainConfig  # noqa: E402
 
 keras.config.set_floatx("float64")
@@ -43,7 +43,7 @@ config = dataclasses.replace(TrainConfig.fast(seed=0), batch_size=100, copies=5,
 x = np.random.default_rng(0).random((3, config.images_per_step, 28, 28, 1), dtype=np.float32)
 with (strategy or tf.distribute.get_strategy()).scope():
     model = create_model(seed=0, synchronized_batchnorm=True)
-    model.load_weights(str(_folder() / "iic_mnist.weights.h5"))
+    model.load_weights(str(weights_path("fast")))
 trainer = IICTrainer(config, model=model, strategy=strategy)
 losses = [trainer.train_step(batch)["loss"] for batch in x]
 weights = [v.numpy() for v in trainer.model.trainable_variables]
