@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from iic_tutorial.runs import atomic_write_text, provenance
     from iic_tutorial.selection import IMAGES, MARGIN, SCORES, judge, label_free_scores, table
     from iic_tutorial.training import IICTrainer, evaluate
+    from iic_tutorial.training.restarts import trained_folder  # a run with restarts: its chosen candidate
 
     (x_train, _), (x_test, y_test) = load_mnist()
     unlabelled = as_images(x_train[:IMAGES])
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for run in runs:
         result = json.loads((run / "result.json").read_text())
-        add(run.name, lambda: IICTrainer.restore(run).export_model(),
+        add(run.name, lambda: IICTrainer.restore(trained_folder(run)).export_model(),
             {"steps": result["steps"], "date": result["date"], "command": result["command"]})
     for name in PRETRAINED:  # a shipped model whose run folder is at hand is scored as that run
         info = pretrained_info(name)

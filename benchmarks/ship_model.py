@@ -45,12 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     from iic_tutorial.pretrained import _folder, _stem, weights_path
     from iic_tutorial.selection import CRITERION, IMAGES, SCORES, label_free_scores
     from iic_tutorial.training import IICTrainer, evaluate
+    from iic_tutorial.training.restarts import trained_folder  # a run with restarts: its chosen candidate
 
     (x_train, y_train), (x_test, y_test) = load_mnist()
     unlabelled = as_images(x_train[:IMAGES])
     trainers, all_scores, tests = {}, {}, {}
     for run in args.runs:
-        trainers[run] = IICTrainer.restore(run)
+        trainers[run] = IICTrainer.restore(trained_folder(run))
         model = trainers[run].export_model()
         all_scores[run] = label_free_scores(model, unlabelled)
         tests[run] = evaluate(model, x_test, y_test, bn="inference")  # reported, not used to choose

@@ -205,6 +205,25 @@ def time_to_accuracy(curve: list[dict], threshold: float) -> float | None:
     return None
 
 
+def median_time_to_accuracy(runs: list[dict], threshold: float) -> float | None:
+    """The median over seeds of the training seconds to ``threshold`` test accuracy.
+
+    A seed that never reached it counts as infinitely slow, so the median is a
+    time that at least half of the seeds reached ``threshold`` by: with three
+    seeds, the second fastest. None when fewer than half reached it (for an
+    even count, the mean of the two middle times, None if either is missing).
+    ``runs``: collected results with a ``curve``; ValueError if empty.
+    """
+    if not runs:
+        raise ValueError("median_time_to_accuracy needs at least one run")
+    inf = float("inf")
+    times = sorted(t if t is not None else inf
+                   for t in (time_to_accuracy(r["curve"], threshold) for r in runs))
+    n = len(times)
+    middle = times[n // 2] if n % 2 else (times[n // 2 - 1] + times[n // 2]) / 2
+    return None if middle == inf else middle
+
+
 def at_step(run: dict, step: int, key: str = "acc"):
     """``key`` at a result's first evaluation at or after ``step`` (None if it stopped before)."""
     return next((p[key] for p in run["curve"] if p["step"] >= step), None)

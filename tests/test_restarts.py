@@ -98,6 +98,12 @@ def test_cli_restarts_train_the_candidates_and_continue_the_lowest_loss(tmp_path
     alone = json.loads((plain / "result.json").read_text())
     assert result["test_accuracy"] == alone["test_accuracy"]
     assert result["final_loss"] == alone["final_loss"]
+    # the trained network is found where the chosen candidate left it (selection, shipping)
+    from iic_tutorial.training import IICTrainer
+    from iic_tutorial.training.restarts import trained_folder
+
+    assert trained_folder(out) == out / f"candidate_seed{chosen}" and trained_folder(plain) == plain
+    assert int(IICTrainer.restore(trained_folder(out)).step.numpy()) == 5
     # the same command again: every candidate resumes, nothing is trained twice
     capsys.readouterr()
     assert run_cli("--restarts", "2", "--restart-steps", "3", "--steps", "5", "--seed", "1",

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from iic_tutorial.runs import time_to_accuracy
+from iic_tutorial.runs import median_time_to_accuracy, time_to_accuracy
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = sorted((ROOT / "results" / "runs").glob("*.json"))
@@ -104,3 +104,18 @@ def test_the_distributed_table_is_generated_from_its_result():
     assert set(result["replicas"]) == {"2", "4", "8"}
     gap = result["replicas"]["2"]["naive_minus_global"]
     assert 0 < gap["2"] < gap["4"] < gap["8"]  # what the README's sentence says
+
+
+def test_median_time_to_accuracy_counts_a_seed_that_never_got_there_as_slowest():
+    def run(*accs):  # one evaluation a minute
+        return {"curve": [{"acc": a, "wall_time": 60.0 * (i + 1)} for i, a in enumerate(accs)]}
+
+    fast, slow, never = run(0.98, 0.99), run(0.9, 0.95, 0.98), run(0.9, 0.9, 0.9)
+    assert median_time_to_accuracy([fast, slow, never], 0.975) == 180.0  # the second fastest
+    assert median_time_to_accuracy([never, fast, slow], 0.975) == 180.0  # order does not matter
+    assert median_time_to_accuracy([fast, never, never], 0.975) is None  # 1 of 3: no median
+    assert median_time_to_accuracy([fast, slow], 0.975) == 120.0  # even count: the mean of two
+    assert median_time_to_accuracy([fast, never], 0.975) is None
+    assert median_time_to_accuracy([fast], 0.99) == 120.0
+    with pytest.raises(ValueError, match="at least one run"):
+        median_time_to_accuracy([], 0.975)

@@ -17,13 +17,16 @@ choice and its accounting are tested on their own.
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .config import RESTART_WINDOW, TrainConfig
 
-__all__ = ["WINDOW", "candidate_seeds", "candidate_config", "candidate_folder", "window_start",
+__all__ = ["WINDOW", "candidate_seeds", "candidate_config", "candidate_folder", "trained_folder",
+           "window_start",
            "restart_loss", "choose", "evaluation_at", "decide", "shift_curve"]
 
 #: Steps at the end of the candidate phase whose mean loss decides (the loss of one step is noisy).
@@ -47,6 +50,20 @@ def candidate_config(config: TrainConfig, seed: int) -> TrainConfig:
 def candidate_folder(seed: int) -> str:
     """The name of a candidate's folder inside the run's folder."""
     return f"candidate_seed{seed}"
+
+
+def trained_folder(out: str | Path) -> Path:
+    """The checkpoint folder that holds a run's trained network, for ``IICTrainer.restore``.
+
+    ``out`` itself for a run with one start; for a run with restarts (``out``
+    holds ``restarts.json`` and no ``state.json``), the folder of the candidate
+    it chose, which trained on to the run's end.
+    """
+    out = Path(out)
+    choice = out / "restarts.json"
+    if (out / "state.json").exists() or not choice.exists():
+        return out
+    return out / candidate_folder(json.loads(choice.read_text())["chosen"])
 
 
 def window_start(restart_steps: int, window: int = WINDOW) -> int:
