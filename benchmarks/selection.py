@@ -77,9 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         result = json.loads((run / "result.json").read_text())
         add(run.name, lambda: IICTrainer.restore(trained_folder(run)).export_model(),
             {"steps": result["steps"], "date": result["date"], "command": result["command"]})
+    at_hand = {run.name for run in runs}
     for name in PRETRAINED:  # a shipped model whose run folder is at hand is scored as that run
         info = pretrained_info(name)
-        if info["run"] not in {run.name for run in runs}:
+        if info["run"] not in at_hand:
             add(f"shipped:{info['run']}", lambda: load_pretrained(name),
                 {"steps": info["steps"], "date": info["date"], "command": info["command"]})
 

@@ -30,11 +30,10 @@ import numpy as np
 from iic_tutorial.runs import atomic_save_weights, atomic_write_text
 
 
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     from iic_tutorial.pretrained import PRETRAINED
 
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--name", required=True, choices=sorted(PRETRAINED),
                         help="which shipped model to replace (iic_tutorial.pretrained.PRETRAINED)")
@@ -42,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from iic_tutorial.data import as_images, load_mnist
-    from iic_tutorial.pretrained import _folder, _stem, weights_path
+    from iic_tutorial.pretrained import model_files
     from iic_tutorial.selection import CRITERION, IMAGES, SCORES, label_free_scores
     from iic_tutorial.training import IICTrainer, evaluate
     from iic_tutorial.training.restarts import trained_folder  # a run with restarts: its chosen candidate
@@ -68,9 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     result = json.loads((best / "result.json").read_text())
     subset = evaluate(model, x_test[:2000], y_test[:2000], bn="inference")
     all70k = evaluate(model, np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test]))
-    folder, stem = _folder(), _stem(args.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_save_weights(model, weights_path(args.name))
+    files = model_files(args.name)
+    files["weights"].parent.mkdir(parents=True, exist_ok=True)
+    atomic_save_weights(model, files["weights"])
     info = {
         "name": args.name,
         "run": best.name,
@@ -99,9 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         "test_first2000_accuracy": subset["acc"],
         "all70k_accuracy": all70k["acc"],
     }
-    atomic_write_text(folder / f"{stem}.json", json.dumps(info, indent=1))
+    atomic_write_text(files["info"], json.dumps(info, indent=1))
     history = {k: v for k, v in trainer.history.items() if k != "subhead_losses"}
-    atomic_write_text(folder / f"{stem}.history.json", json.dumps(history))
+    atomic_write_text(files["history"], json.dumps(history))
     print(f"shipped {best.name} as {args.name!r}: test accuracy {100 * test['acc']:.2f} % (inference mode), "
           f"first 2000 {100 * subset['acc']:.2f} %, all 70k {100 * all70k['acc']:.2f} %")
     return 0

@@ -10,7 +10,7 @@ import keras
 
 from .model import create_model
 
-__all__ = ["load_pretrained", "pretrained_info", "pretrained_history", "weights_path",
+__all__ = ["load_pretrained", "pretrained_info", "pretrained_history", "weights_path", "model_files",
            "PRETRAINED", "DEFAULT", "experiment_results", "experiment_name",
            "experiment_groups", "head_restarts"]
 
@@ -30,12 +30,20 @@ def _folder() -> Path:
     return Path(str(resources.files("iic_tutorial") / "pretrained"))
 
 
-def _stem(name: str) -> str:
-    """The file stem of shipped model ``name``: ``iic_mnist_<name>``; ValueError if unknown."""
+def model_files(name: str = DEFAULT) -> dict[str, Path]:
+    """The files of shipped model ``name`` in ``iic_tutorial/pretrained/``; ValueError if unknown.
+
+    ``weights`` (``iic_mnist_<name>.weights.h5``), ``info`` (its provenance,
+    ``iic_mnist_<name>.json``) and ``history`` (its training history,
+    ``iic_mnist_<name>.history.json``): read here, written by
+    ``benchmarks/ship_model.py``.
+    """
     if name not in PRETRAINED:
         raise ValueError(f"no shipped model named {name!r}; the package ships "
                          + ", ".join(repr(n) for n in PRETRAINED))
-    return f"iic_mnist_{name}"
+    folder, stem = _folder(), f"iic_mnist_{name}"
+    return {"weights": folder / f"{stem}.weights.h5", "info": folder / f"{stem}.json",
+            "history": folder / f"{stem}.history.json"}
 
 
 def _read_json(name: str, what: str, remedy: str):
@@ -48,7 +56,7 @@ def _read_json(name: str, what: str, remedy: str):
 
 def weights_path(name: str = DEFAULT) -> Path:
     """Where shipped model ``name``'s weights lie: ``iic_tutorial/pretrained/iic_mnist_<name>.weights.h5``."""
-    return _folder() / f"{_stem(name)}.weights.h5"
+    return model_files(name)["weights"]
 
 
 def pretrained_info(name: str = DEFAULT) -> dict:
@@ -61,7 +69,8 @@ def pretrained_info(name: str = DEFAULT) -> dict:
     ``test_accuracy`` (fraction of the 10k test images, inference mode),
     ``test_first2000_accuracy`` and ``all70k_accuracy``.
     """
-    return _read_json(f"{_stem(name)}.json", "provenance file", "this install ships no trained model")
+    return _read_json(model_files(name)["info"].name, "provenance file",
+                      "this install ships no trained model")
 
 
 def load_pretrained(name: str = DEFAULT) -> keras.Model:
@@ -96,7 +105,7 @@ def pretrained_history(name: str = DEFAULT) -> dict:
     ``"evals"`` (step, wall time, alpha, I(Z;Z'), the joint P, accuracy with
     recalibrated and with stale BatchNorm statistics, NMI, confusion matrix).
     """
-    return _read_json(f"{_stem(name)}.history.json", "training history",
+    return _read_json(model_files(name)["history"].name, "training history",
                       "this install ships no trained model")
 
 

@@ -11,6 +11,7 @@ from iic_tutorial.pretrained import (
     experiment_name,
     experiment_results,
     load_pretrained,
+    model_files,
     pretrained_history,
     pretrained_info,
     weights_path,
@@ -34,7 +35,8 @@ def model(name):
 def test_every_shipped_model_has_a_target_and_its_files():
     assert set(TARGET) == set(PRETRAINED) and DEFAULT in PRETRAINED
     for name in PRETRAINED:
-        assert weights_path(name).is_file()
+        assert weights_path(name) == model_files(name)["weights"]
+        assert all(path.is_file() for path in model_files(name).values())
         assert pretrained_info(name)["run"]
 
 

@@ -26,8 +26,7 @@ import numpy as np
 from .config import RESTART_WINDOW, TrainConfig
 
 __all__ = ["WINDOW", "candidate_seeds", "candidate_config", "candidate_folder", "trained_folder",
-           "window_start",
-           "restart_loss", "choose", "evaluation_at", "decide", "shift_curve"]
+           "window_start", "restart_loss", "choose", "evaluation_at", "decide", "shift_curve"]
 
 #: Steps at the end of the candidate phase whose mean loss decides (the loss of one step is noisy).
 WINDOW = RESTART_WINDOW
