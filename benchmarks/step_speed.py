@@ -55,12 +55,19 @@ BEGIN, END = "<!-- step-speed:begin -->", "<!-- step-speed:end -->"
 
 
 def update_readme(result: dict, readme: Path = ROOT / "README.md") -> None:
-    """Replace the text between the step-speed markers in the README with the table."""
+    """Replace the text between the step-speed markers in the README with the table.
+
+    A line under the table names the processor, the date and the command: the
+    seconds are those of one machine (the ratios travel better).
+    """
     text = readme.read_text()
     if BEGIN not in text or END not in text:
         raise SystemExit(f"{readme} has no {BEGIN} ... {END} markers")
     head, rest = text.split(BEGIN, 1)
-    atomic_write_text(readme, f"{head}{BEGIN}\n{speed_table(result)}\n{END}{rest.split(END, 1)[1]}")
+    where = (f"\nMeasured on {result['hardware']}, {result['date'][:10]}: "
+             f"`{result['command']}` (revision {result['revision']}).")
+    atomic_write_text(readme, f"{head}{BEGIN}\n{speed_table(result)}\n{where}\n{END}"
+                              f"{rest.split(END, 1)[1]}")
 
 
 def forward_flop_per_image(model) -> float:

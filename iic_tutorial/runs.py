@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["provenance", "hardware", "git_revision", "threads", "cpu_flags", "atomic_write_text", "atomic_save_weights",
+__all__ = ["provenance", "hardware", "cpu_name", "git_revision", "threads", "cpu_flags", "atomic_write_text", "atomic_save_weights",
            "training_result", "RESULT_FIELDS", "CURVE_FIELDS", "THRESHOLDS", "time_to_accuracy",
            "at_step", "until", "first_step", "distributed_table", "speed_table", "mean_std", "scoreboard", "HEADLINE", "IDEAS", "REPORTED"]
 
@@ -45,8 +45,9 @@ def hardware() -> str:
     """A short description of what ran the training: GPU names, or the CPU cores it could use.
 
     On a CPU it names the cores this process may run on (a ``taskset`` pin
-    shows as "1 of 2 cores") and TF_NUM_INTRAOP_THREADS when set, since wall
-    times are only comparable between runs that had the same share.
+    shows as "1 of 2 cores"), TF_NUM_INTRAOP_THREADS when set, and the
+    processor (:func:`cpu_name`), since wall times are only comparable
+    between runs that had the same share of the same kind of CPU.
     """
     import tensorflow as tf
 
@@ -59,7 +60,37 @@ def hardware() -> str:
     threads = os.environ.get("TF_NUM_INTRAOP_THREADS")
     if threads:
         text += f", {threads} TensorFlow thread(s)"
-    return f"{text}, {platform.processor() or platform.machine()}"
+    text = f"{text}, {platform.processor() or platform.machine()}"
+    name = cpu_name()
+    return f"{text}, {name}" if name else text
+
+
+def cpu_name(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
+    """The processor as ``/proc/cpuinfo`` names it, with its family and model numbers.
+
+    ``"AMD EPYC (family 26, model 2; bf16: AVX512-BF16)"``: a virtual machine
+    often hides the full model name, so the numbers are kept too, and the
+    bfloat16 hardware (AMX tiles or AVX-512-BF16 instructions), which sets the
+    speed of ``precision="bf16"``. Read from the first processor of
+    ``cpuinfo``; empty where it cannot be read or names no model.
+    """
+    try:
+        with open(cpuinfo) as f:
+            fields = dict(line.split(":", 1) for line in f.read().split("\n\n")[0].splitlines()
+                          if ":" in line)
+    except OSError:
+        return ""
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    name = fields.get("model name", "")
+    if not name:
+        return ""
+    numbers = [f"{label} {fields[key]}" for key, label in (("cpu family", "family"), ("model", "model"))
+               if key in fields]
+    flags = set(fields.get("flags", "").split())
+    bf16 = [label for flag, label in (("amx_bf16", "AMX"), ("avx512_bf16", "AVX512-BF16"))
+            if flag in flags]
+    details = ", ".join(numbers) + (f"; bf16: {' + '.join(bf16)}" if bf16 else "")
+    return f"{name} ({details})" if details else name
 
 
 def cpu_flags() -> set[str]:

@@ -144,3 +144,19 @@ def test_hardware_names_the_cores_a_pinned_run_had(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.delenv("TF_NUM_INTRAOP_THREADS")
     assert hardware().startswith("CPU only, 2 cores, ")
+
+
+def test_cpu_name_keeps_the_model_numbers_and_the_bf16_hardware(tmp_path):
+    from iic_tutorial.runs import cpu_name
+
+    intel = tmp_path / "intel"
+    intel.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 143\n"
+                     "model name\t: Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz\n"
+                     "flags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n\n"
+                     "processor\t: 1\nmodel name\t: another one\n")
+    assert cpu_name(intel) == ("Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz "
+                               "(family 6, model 143; bf16: AMX + AVX512-BF16)")
+    amd = tmp_path / "amd"
+    amd.write_text("cpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2\n")
+    assert cpu_name(amd) == "AMD EPYC (family 26, model 2)"
+    assert cpu_name(tmp_path / "missing") == ""

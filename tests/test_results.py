@@ -77,7 +77,9 @@ def test_step_speed_result_is_complete_and_shown_in_the_readme():
         assert len(r["all_times_s"]) == result["reps"]
     readme = (ROOT / "README.md").read_text()
     between = readme.split("<!-- step-speed:begin -->", 1)[1].split("<!-- step-speed:end -->", 1)[0]
-    assert between.strip() == speed_table(result)
+    table, where = between.strip().rsplit("\n\n", 1)
+    assert table == speed_table(result)
+    assert where.startswith(f"Measured on {result['hardware']}, {result['date'][:10]}")
 
 
 def test_curve_readers_pick_the_right_evaluation():
