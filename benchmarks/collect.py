@@ -142,9 +142,18 @@ def headline_table() -> str:
 
 
 def _cores(r: dict) -> str:
-    """'2 cores', '1 of 2 cores' or the GPU, from a run's hardware field."""
-    parts = r["hardware"].split(", ")
-    return parts[1] if parts[0] == "CPU only" else parts[0]
+    """'2 cores', '1 of 2 cores' or the GPU, from a run's hardware field.
+
+    With the processor's name where the field has one (runs.cpu_name, since
+    2026-12-02): '2 cores, AMD EPYC'.
+    """
+    text = r["hardware"]
+    parts = text.split(", ")
+    if parts[0] != "CPU only":
+        return parts[0]
+    if " (family" in text:
+        return f"{parts[1]}, {text.split(' (family')[0].rsplit(', ', 1)[-1]}"
+    return parts[1]
 
 
 def table() -> str:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 __all__ = ["provenance", "hardware", "cpu_name", "git_revision", "threads", "cpu_flags", "atomic_write_text", "atomic_save_weights",
-           "training_result", "RESULT_FIELDS", "CURVE_FIELDS", "THRESHOLDS", "time_to_accuracy",
+           "training_result", "RESULT_FIELDS", "CURVE_FIELDS", "THRESHOLDS", "time_to_accuracy", "time_table", "same_trajectory",
            "at_step", "until", "first_step", "distributed_table", "speed_table", "mean_std", "scoreboard", "HEADLINE", "IDEAS", "REPORTED"]
 
 
@@ -255,6 +255,44 @@ def median_time_to_accuracy(runs: list[dict], threshold: float) -> float | None:
     return None if middle == inf else middle
 
 
+def time_table(runs: list[dict], levels: tuple[float, ...] = (0.975, 0.985, 0.99)) -> str:
+    """A plain-text table of each run's time to every accuracy level, and their median.
+
+    One row per run (its name, final test accuracy, training minutes, then the
+    minutes of training until it first reached each level, "never" if it did
+    not), and a last row of :func:`median_time_to_accuracy` per level ("—"
+    where fewer than half the runs got there). Chapter 11 prints it.
+    """
+    head = f"{'run':<22}{'end':>7}{'train':>9}" + "".join(f"{f'{100 * t:g} %':>10}" for t in levels)
+    rows = [head]
+
+    def minutes(seconds, missing):
+        return f"{missing if seconds is None else f'{seconds / 60:.1f} min':>10}"
+
+    for r in runs:
+        rows.append(f"{r['name']:<22}{100 * r['test_accuracy']:>7.2f}{r['wall_time_s'] / 60:>5.0f} min"
+                    + "".join(minutes(time_to_accuracy(r["curve"], t), "never") for t in levels))
+    rows.append(f"{'median':<38}" + "".join(minutes(median_time_to_accuracy(runs, t), "—")
+                                            for t in levels))
+    return "\n".join(rows)
+
+
+def same_trajectory(a: dict, b: dict,
+                    keys: tuple[str, ...] = ("loss", "loss_k", "loss_over", "acc", "nmi")) -> bool:
+    """Whether two runs evaluated at the same steps and got the same ``keys`` at every one.
+
+    For a run repeated with the same command on another machine: equal (to
+    the last bit of the losses the train step returned, and the same
+    accuracy and NMI) means the two trained the same network, step for step,
+    and differ only in time. The default leaves out ``mi`` and ``H``: NumPy
+    recomputes them from P on each machine, and another CPU's summation order
+    can change their last bit (seen: 4e-16 nats).
+    """
+    if [p["step"] for p in a["curve"]] != [q["step"] for q in b["curve"]]:
+        return False
+    return all(p.get(k) == q.get(k) for p, q in zip(a["curve"], b["curve"]) for k in keys)
+
+
 def at_step(run: dict, step: int, key: str = "acc"):
     """``key`` at a result's first evaluation at or after ``step`` (None if it stopped before)."""
     return next((p[key] for p in run["curve"] if p["step"] >= step), None)
@@ -324,7 +362,9 @@ HEADLINE = (("article_a1", "article recipe, alpha = 1"),
             ("long_band", "the long recipe with the band"),
             ("long_band_best3", "the same, the best of 3 starts by the loss (--restarts 3)"),
             ("heldout_long_band", "the long recipe with the band, on the 60k training images only"),
-            ("long_band2c", "the long recipe with the band, alone on both cores (its timing)"))
+            ("long_band2c", "the long recipe with the band, alone on both cores (its timing)"),
+            ("long_band2c_epyc", "the same three commands on another processor (AMD EPYC): "
+                                 "the same networks, step for step"))
 
 #: Issue 11's ideas past the plateau (``benchmarks/beyond.sh``), each alone against the fast
 #: model's recipe in today's numerics, 3 seeds each: (experiment name, description). Chapter 11.

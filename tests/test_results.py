@@ -121,3 +121,38 @@ def test_median_time_to_accuracy_counts_a_seed_that_never_got_there_as_slowest()
     assert median_time_to_accuracy([fast], 0.99) == 120.0
     with pytest.raises(ValueError, match="at least one run"):
         median_time_to_accuracy([], 0.975)
+
+
+def test_time_table_gives_each_runs_minutes_and_the_median():
+    from iic_tutorial.runs import time_table
+
+    def run(name, *accs):  # one evaluation a minute
+        return {"name": name, "test_accuracy": accs[-1], "wall_time_s": 60.0 * len(accs),
+                "curve": [{"acc": a, "wall_time": 60.0 * (i + 1)} for i, a in enumerate(accs)]}
+
+    lines = time_table([run("a", 0.98, 0.991), run("b", 0.9, 0.95, 0.98), run("c", 0.9, 0.97)],
+                       (0.975, 0.99)).splitlines()
+    assert lines[0].split() == ["run", "end", "train", "97.5", "%", "99", "%"]
+    assert lines[1].split() == ["a", "99.10", "2", "min", "1.0", "min", "2.0", "min"]
+    assert lines[2].split() == ["b", "98.00", "3", "min", "3.0", "min", "never"]
+    assert lines[3].split() == ["c", "97.00", "2", "min", "never", "never"]
+    assert lines[4].split() == ["median", "3.0", "min", "—"]  # 99 %: one run of three
+
+
+def test_same_trajectory_needs_every_evaluation_equal():
+    from iic_tutorial.runs import same_trajectory
+
+    a = {"curve": [{"step": 100, "acc": 0.5, "loss": -3.0}, {"step": 200, "acc": 0.9, "loss": -4.0}]}
+    b = {"curve": [dict(p, wall_time=1.0) for p in a["curve"]]}  # another machine's clock
+    assert same_trajectory(a, b, keys=("acc", "loss"))
+    c = {"curve": [a["curve"][0], {**a["curve"][1], "loss": -4.000001}]}
+    assert not same_trajectory(a, c, keys=("acc", "loss"))
+    assert not same_trajectory(a, {"curve": a["curve"][:1]}, keys=("acc",))  # stopped early
+
+
+def test_cores_column_names_the_processor_where_the_run_recorded_it(collect):
+    assert collect._cores({"hardware": "CPU only, 2 cores, x86_64"}) == "2 cores"
+    pinned = ("CPU only, 1 of 2 cores, 1 TensorFlow thread(s), x86_64, "
+              "AMD EPYC (family 26, model 2; bf16: AVX512-BF16)")
+    assert collect._cores({"hardware": pinned}) == "1 of 2 cores, AMD EPYC"
+    assert collect._cores({"hardware": "1 GPU(s): /physical_device:GPU:0"}) == "1 GPU(s): /physical_device:GPU:0"
