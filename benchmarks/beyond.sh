@@ -30,17 +30,23 @@ R="--recipe long_band --restarts 3 --eval-every 100 --precision bf16"
 # the held-out protocol beside the paper's, for the long recipe with the band (by name):
 # trained on the 60k training images only, scored on the 10k test images it never saw
 H="--recipe long_band --eval-every 100 --precision bf16 --train-on train"
+# issue 11's time target, by steps rather than by processor: long_band with twice the
+# learning rate (8e-4 until step 3000, then 8e-5); the slow seeds of long_band reach
+# 97.5 % only after 1900-2200 steps
+LR8="--recipe long_band --lr 8e-4 --eval-every 100 --precision bf16"
 lane0=(flat_s0 "$F --seed 0" flat_s2 "$F --seed 2"
        viewx_s0 "$X --seed 0" viewx_s1 "$X --seed 1" viewx_s2 "$X --seed 2"
        long_s0 "$L --seed 0" long_sub5_s0 "$C --seed 0" long_sub5_s2 "$C --seed 2"
        band_s2 "$B --seed 2" long_band_s1 "$LB --seed 1"
        long_band_best3_s1 "$R --seed 1" heldout_long_band_s2 "$H --seed 2"
-       long_band_best3_s2 "$R --seed 2")
+       long_band_best3_s2 "$R --seed 2" long_band_lr8_s0 "$LR8 --seed 0"
+       long_band_lr8_s2 "$LR8 --seed 2")
 lane1=(flat_s1 "$F --seed 1"
        sub5_s0 "$S --seed 0" sub5_s1 "$S --seed 1" sub5_s2 "$S --seed 2"
        long_s1 "$L --seed 1" long_s2 "$L --seed 2" long_sub5_s1 "$C --seed 1"
        band_s0 "$B --seed 0" band_s1 "$B --seed 1" long_band_s0 "$LB --seed 0" long_band_s2 "$LB --seed 2"
-       heldout_long_band_s0 "$H --seed 0" heldout_long_band_s1 "$H --seed 1")
+       heldout_long_band_s0 "$H --seed 0" heldout_long_band_s1 "$H --seed 1"
+       long_band_lr8_s1 "$LR8 --seed 1")
 PIN=0 bash benchmarks/queue.sh "${lane0[@]}" &
 PIN=1 bash benchmarks/queue.sh "${lane1[@]}" &
 wait
