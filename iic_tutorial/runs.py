@@ -364,7 +364,8 @@ HEADLINE = (("article_a1", "article recipe, alpha = 1"),
             ("heldout_long_band", "the long recipe with the band, on the 60k training images only"),
             ("long_band2c", "the long recipe with the band, alone on both cores (its timing)"),
             ("long_band2c_epyc", "the same three commands on another processor (AMD EPYC): "
-                                 "the same networks, step for step"))
+                                 "the same networks, step for step"),
+            ("long_band_lr8", "the long recipe with the band, twice the learning rate (8e-4)"))
 
 #: Issue 11's ideas past the plateau (``benchmarks/beyond.sh``), each alone against the fast
 #: model's recipe in today's numerics, 3 seeds each: (experiment name, description). Chapter 11.
