@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["provenance", "hardware", "cpu_name", "git_revision", "threads", "cpu_flags", "atomic_write_text", "atomic_save_weights",
+__all__ = ["provenance", "hardware", "cpu_name", "git_revision", "threads", "cpu_flags", "BF16_FLAGS", "atomic_write_text", "atomic_save_weights",
            "training_result", "RESULT_FIELDS", "CURVE_FIELDS", "THRESHOLDS", "time_to_accuracy", "time_table", "same_trajectory",
            "at_step", "until", "first_step", "distributed_table", "speed_table", "mean_std", "scoreboard", "HEADLINE", "IDEAS", "REPORTED"]
 
@@ -65,42 +65,46 @@ def hardware() -> str:
     return f"{text}, {name}" if name else text
 
 
+#: The CPU flags of bfloat16 hardware, with the names :func:`cpu_name` gives them.
+BF16_FLAGS = {"amx_bf16": "AMX", "avx512_bf16": "AVX512-BF16"}
+
+
+def _cpuinfo(path: str | os.PathLike = "/proc/cpuinfo") -> dict[str, str]:
+    """The fields of the first processor in ``path`` (``{}`` where it cannot be read)."""
+    try:
+        with open(path) as f:
+            block = f.read().split("\n\n")[0]
+    except OSError:
+        return {}
+    return {key.strip(): value.strip()
+            for key, sep, value in (line.partition(":") for line in block.splitlines()) if sep}
+
+
 def cpu_name(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
     """The processor as ``/proc/cpuinfo`` names it, with its family and model numbers.
 
     ``"AMD EPYC (family 26, model 2; bf16: AVX512-BF16)"``: a virtual machine
     often hides the full model name, so the numbers are kept too, and the
-    bfloat16 hardware (AMX tiles or AVX-512-BF16 instructions), which sets the
-    speed of ``precision="bf16"``. Read from the first processor of
-    ``cpuinfo``; empty where it cannot be read or names no model.
+    bfloat16 hardware (AMX tiles or AVX-512-BF16 instructions,
+    :data:`BF16_FLAGS`), which sets the speed of ``precision="bf16"``. Read
+    from the first processor of ``cpuinfo``; empty where it cannot be read or
+    names no model.
     """
-    try:
-        with open(cpuinfo) as f:
-            fields = dict(line.split(":", 1) for line in f.read().split("\n\n")[0].splitlines()
-                          if ":" in line)
-    except OSError:
-        return ""
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    fields = _cpuinfo(cpuinfo)
     name = fields.get("model name", "")
     if not name:
         return ""
     numbers = [f"{label} {fields[key]}" for key, label in (("cpu family", "family"), ("model", "model"))
                if key in fields]
     flags = set(fields.get("flags", "").split())
-    bf16 = [label for flag, label in (("amx_bf16", "AMX"), ("avx512_bf16", "AVX512-BF16"))
-            if flag in flags]
+    bf16 = [label for flag, label in BF16_FLAGS.items() if flag in flags]
     details = ", ".join(numbers) + (f"; bf16: {' + '.join(bf16)}" if bf16 else "")
     return f"{name} ({details})" if details else name
 
 
 def cpu_flags() -> set[str]:
     """The CPU's feature flags (``/proc/cpuinfo`` on Linux; empty where it cannot be read)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            line = next((line for line in f if line.startswith("flags")), "")
-    except OSError:
-        return set()
-    return set(line.partition(":")[2].split())
+    return set(_cpuinfo().get("flags", "").split())
 
 
 def threads() -> dict:

@@ -17,7 +17,7 @@ import tensorflow as tf
 from ..augment import compose
 from ..losses import (BF16_ROW_SUM_TOLERANCE, ROW_SUM_TOLERANCE, check_probabilities,
                       iic_loss_of_joint, joint_counts, joint_from_counts)
-from ..runs import cpu_flags
+from ..runs import BF16_FLAGS, cpu_flags
 from .config import TrainConfig, _check_precision
 
 __all__ = ["IICStep", "StepResult", "make_views", "head_losses", "resolve_precision",
@@ -26,7 +26,7 @@ __all__ = ["IICStep", "StepResult", "make_views", "head_losses", "resolve_precis
 
 def _cpu_has_bf16() -> bool:
     """Whether this CPU multiplies bfloat16 in hardware (AMX or AVX-512-BF16 flags, Linux)."""
-    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags())
+    return bool(BF16_FLAGS.keys() & cpu_flags())
 
 
 def resolve_precision(precision: str) -> str:
