@@ -37,8 +37,11 @@ class BatchNormalization(layers.BatchNormalization):
     """
 
     def call(self, inputs, training=None, mask=None):
-        fusable = (training and self.trainable and mask is None and not self.renorm
-                   and not self.synchronized and self.scale and self.center
+        # renorm (Keras >= 3.14) and synchronized are read only where this Keras has them:
+        # a release without the feature cannot have it switched on
+        fusable = (training and self.trainable and mask is None
+                   and not getattr(self, "renorm", False)
+                   and not getattr(self, "synchronized", False) and self.scale and self.center
                    and keras.backend.backend() == "tensorflow"
                    and len(inputs.shape) == 4 and self.axis in (-1, 3))
         if not fusable:

@@ -88,6 +88,31 @@ def test_fused_batchnorm_is_keras_batchnorm_to_round_off():
     assert not np.allclose(out[0][4], 0)  # the moving mean really moved
 
 
+def test_fused_batchnorm_runs_on_a_keras_without_renorm():
+    """Keras before 3.14 (Colab's 3.13 among them) has no ``renorm`` attribute: the fused
+    pass must still run there, and still be the fused one (not a fall-back)."""
+    import tensorflow as tf
+
+    from iic_tutorial.model import BatchNormalization
+
+    x = tf.constant(np.random.default_rng(1).normal(1, 2, (8, 5, 5, 3)).astype(np.float32))
+    layer = BatchNormalization()
+    layer.build(x.shape)
+    layer.__dict__.pop("renorm", None)  # as an older Keras builds the layer
+    assert not hasattr(layer, "renorm")
+    calls = []
+    fused = tf.compat.v1.nn.fused_batch_norm
+    tf.compat.v1.nn.fused_batch_norm = lambda *a, **k: calls.append(1) or fused(*a, **k)
+    try:
+        y = layer(x, training=True)
+    finally:
+        tf.compat.v1.nn.fused_batch_norm = fused
+    assert calls, "the fused kernel did not run"
+    mean = np.asarray(x).mean((0, 1, 2))
+    std = np.sqrt(np.asarray(x).var((0, 1, 2)) + layer.epsilon)
+    np.testing.assert_allclose(np.asarray(y), (np.asarray(x) - mean) / std, rtol=1e-4, atol=1e-4)
+
+
 def test_weights_load_into_either_batchnorm(tmp_path):
     from iic_tutorial.model import BatchNormalization
 
