@@ -9,9 +9,12 @@ by ``benchmarks/head_restarts.py`` (fresh heads on a frozen trunk: :func:`make_v
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 from typing import Callable, NamedTuple, Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from ..augment import compose
@@ -21,27 +24,85 @@ from ..runs import BF16_FLAGS, cpu_flags
 from .config import TrainConfig, _check_precision
 
 __all__ = ["IICStep", "StepResult", "make_views", "head_losses", "resolve_precision",
-           "onednn_bf16"]
+           "bf16_runs_here", "onednn_bf16"]
+
+
+def _isa_cap() -> str:
+    """What ``ONEDNN_MAX_CPU_ISA`` lets oneDNN use: "bf16", "avx512" or "below-avx512" ("" if unset).
+
+    The variable makes oneDNN behave like a lower CPU (``AVX2``, ``AVX512_CORE``,
+    ``AVX512_CORE_BF16``, ...); the checks below follow it, so a test run with it
+    on a higher CPU takes the lower CPU's path.
+    """
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    if isa in ("", "ALL", "DEFAULT"):
+        return ""
+    if any(word in isa for word in ("BF16", "AMX", "FP16", "AVX10")):
+        return "bf16"
+    return "avx512" if "AVX512" in isa else "below-avx512"
 
 
 def _cpu_has_bf16() -> bool:
-    """Whether this CPU multiplies bfloat16 in hardware (AMX or AVX-512-BF16 flags, Linux)."""
-    return bool(BF16_FLAGS.keys() & cpu_flags())
+    """Whether this CPU multiplies bfloat16 in hardware (AMX or AVX-512-BF16 flags, Linux).
+
+    False when ``ONEDNN_MAX_CPU_ISA`` caps oneDNN below the bfloat16 instructions.
+    """
+    return bool(BF16_FLAGS.keys() & cpu_flags()) and _isa_cap() in ("", "bf16")
+
+
+@functools.lru_cache(maxsize=None)
+def bf16_runs_here() -> bool:
+    """Whether the oneDNN bfloat16 rewrite (:func:`onednn_bf16`) really changes the numerics here.
+
+    A feature test, not a version or flag test: a 64 x 64 float32 matmul in a
+    fresh ``tf.function`` under the rewrite is compared with the same matmul
+    without it. bfloat16 keeps 8 significant bits, so where the rewrite ran
+    the two differ by ~1e-3 relative; where TensorFlow leaves the graph alone
+    (no oneDNN, ``TF_ENABLE_ONEDNN_OPTS=0``, a CPU without AVX-512, a GPU)
+    they are equal. Measured once per process.
+    """
+    if tf.config.list_physical_devices("GPU"):
+        return False  # the rewrite is oneDNN's, for CPUs; a GPU step would not take it
+    flags = cpu_flags()
+    if (flags and "avx512f" not in flags) or _isa_cap() == "below-avx512":
+        # TensorFlow rewrites only on AVX-512 CPUs; under an emulated lower ISA it would
+        # rewrite (it reads the real CPU) and oneDNN would then abort the process
+        return False
+    rng = np.random.default_rng(0)
+    a = tf.constant(rng.normal(size=(64, 64)).astype(np.float32))
+    b = tf.constant(rng.normal(size=(64, 64)).astype(np.float32))
+    exact = (a.numpy().astype(np.float64) @ b.numpy().astype(np.float64))
+    with onednn_bf16(True):
+        rewritten = tf.function(lambda a, b: tf.matmul(a, b))(a, b).numpy()
+    return bool(np.abs(rewritten - exact).max() > 1e-4 * np.abs(exact).max())
 
 
 def resolve_precision(precision: str) -> str:
-    """The mode a setting means on this machine: ``"fp32"`` or ``"bf16"``.
+    """The mode a setting means on this machine, ``"fp32"`` or ``"bf16"`` -- what will run.
 
     ``"auto"`` is ``"bf16"`` on a CPU with bfloat16 hardware (AMX or
-    AVX-512-BF16) when no GPU is visible, and ``"fp32"`` everywhere else
-    (GPUs: no mixed-precision path has been measured by this project).
+    AVX-512-BF16) where the oneDNN rewrite really runs (:func:`bf16_runs_here`)
+    and no GPU is visible, and ``"fp32"`` everywhere else (GPUs: no
+    mixed-precision path has been measured by this project). ``"bf16"`` where
+    the rewrite would not run raises ValueError: the step would run fp32 and
+    its result would record a setting that did not happen.
     """
     _check_precision(precision)
-    if precision != "auto":
+    if precision == "fp32":
         return precision
     if tf.config.list_physical_devices("GPU"):
+        if precision == "bf16":
+            raise ValueError("precision='bf16' is oneDNN's bfloat16 rewrite for CPUs; on a GPU "
+                             "this project trains in fp32: use precision='fp32' or 'auto'")
         return "fp32"
-    return "bf16" if _cpu_has_bf16() else "fp32"
+    if precision == "bf16":
+        if not bf16_runs_here():
+            raise ValueError("precision='bf16' does not run on this machine: TensorFlow's oneDNN "
+                             "bfloat16 rewrite leaves the graph in float32 here (it needs a CPU "
+                             "with AVX-512 and TF_ENABLE_ONEDNN_OPTS not 0), so the run would be "
+                             "fp32 recorded as bf16; use precision='fp32' or 'auto'")
+        return precision
+    return "bf16" if _cpu_has_bf16() and bf16_runs_here() else "fp32"
 
 
 @contextlib.contextmanager
