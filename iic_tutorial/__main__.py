@@ -131,7 +131,7 @@ def _too_short(num_steps: int, restart_steps: int) -> int:
 def _train(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .data import load_mnist
+    from .data import dev_indices, load_mnist
     from .training import IICTrainer, evaluate
 
     try:
@@ -156,11 +156,20 @@ def _train(args: argparse.Namespace) -> int:
     x_all = np.concatenate([x_train, x_test])  # IIC trains on every image, without labels
     x_fit = x_all if args.train_on == "all" else x_train
     num_steps = length_in_steps(args, config.steps_per_epoch(len(x_fit)))
+    dev = dev_indices(len(x_train))  # its labels may guide choices; the test labels only score
+    revision = git_revision()
+    if revision.endswith("-dirty"):
+        print(f"warning: the checkout has uncommitted changes ({revision}): this run's result "
+              "cannot be traced to a commit", file=sys.stderr)
 
     def open_trainer(folder: Path, settings) -> IICTrainer | int:
         """The run in ``folder`` (resumed) or a new one; an exit status if it cannot be."""
         if not IICTrainer.exists(folder):
-            trainer = IICTrainer(settings, strategy=strategy)
+            try:
+                trainer = IICTrainer(settings, strategy=strategy)
+            except ValueError as e:  # e.g. a precision this machine cannot run
+                print(f"error: {e}", file=sys.stderr)
+                return 2
             trainer.history["train_on"] = args.train_on
         else:
             try:
@@ -187,7 +196,8 @@ def _train(args: argparse.Namespace) -> int:
         try:
             trainer.fit(x_fit, num_steps=steps, x_eval=x_test, y_eval=y_test,
                         eval_every=args.eval_every, checkpoint_dir=folder,
-                        progress=not args.quiet, track_raw_bn=True)
+                        progress=not args.quiet, track_raw_bn=True,
+                        dev=(x_train[dev], y_train[dev]))
         except RuntimeError as e:  # the folder is locked by another training
             print(f"error: {e}", file=sys.stderr)
             return 2
@@ -246,8 +256,8 @@ def _train(args: argparse.Namespace) -> int:
                       wall_time_s=result["wall_time_s"] + restarts["others_wall_time_s"],
                       eval_time_s=result["eval_time_s"] + restarts["others_eval_time_s"])
     atomic_write_text(out / "result.json", json.dumps(result, indent=1))
-    print(f"Test accuracy {100 * final['acc']:.2f} %, all 70k {100 * all70k['acc']:.2f} %; "
-          f"wrote {out / 'result.json'}")
+    print(f"Test accuracy {100 * final['acc']:.2f} %, all 70k {100 * all70k['acc']:.2f} %, "
+          f"dev {100 * final['dev_acc']:.2f} %; wrote {out / 'result.json'}")
     return 0
 
 

@@ -35,6 +35,9 @@ __all__ = [
     "RestrictedUnpickler",
     "TEST_CLASS_COUNTS",
     "cache_path",
+    "dev_indices",
+    "DEV_SIZE",
+    "DEV_STRIDE",
 ]
 
 #: Images per digit 0..9 in the official 10k test split.
@@ -202,6 +205,28 @@ def load_mnist(limit: int | None = None, verbose: bool = False):
     if limit is not None:
         x_train, y_train, x_test, y_test = x_train[:limit], y_train[:limit], x_test[:limit], y_test[:limit]
     return (x_train, y_train), (x_test, y_test)
+
+
+#: The dev split: every DEV_STRIDE-th of the 60k training images (0, 12, 24, ...), 5000 in
+#: all. Their labels may be read to choose between ideas (recipes, views, selection rules);
+#: the 10k test images' labels only score what was chosen. A rule, not a random draw, so that
+#: it is the same on every machine and every NumPy version.
+DEV_STRIDE = 12
+DEV_SIZE = 60000 // DEV_STRIDE
+
+
+def dev_indices(n_train: int = 60000) -> np.ndarray:
+    """The dev split: indices into the training images (x_train of :func:`load_mnist`).
+
+    ``0, DEV_STRIDE, 2 DEV_STRIDE, ...`` below ``n_train`` (5000 of the 60000;
+    with a ``limit``, those below it). MNIST's training images come in no
+    particular order of digit or writer, so these hold every digit in about
+    its share. The dev images stay in the training data: IIC trains without
+    labels, and on the paper's protocol it trains on every image it scores.
+    """
+    if not isinstance(n_train, (int, np.integer)) or not 1 <= n_train <= 60000:
+        raise ValueError(f"n_train must be the number of training images, 1 to 60000; got {n_train!r}")
+    return np.arange(0, n_train, DEV_STRIDE)
 
 
 def as_images(x) -> np.ndarray:

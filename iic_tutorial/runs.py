@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["provenance", "hardware", "cpu_name", "git_revision", "threads", "cpu_flags", "BF16_FLAGS", "atomic_write_text", "atomic_save_weights",
+__all__ = ["provenance", "hardware", "software", "machine", "gpu_names", "cpu_name", "git_revision", "threads", "cpu_flags", "BF16_FLAGS", "atomic_write_text", "atomic_save_weights",
            "training_result", "RESULT_FIELDS", "CURVE_FIELDS", "THRESHOLDS", "time_to_accuracy", "time_table", "same_trajectory",
            "at_step", "until", "first_step", "distributed_table", "speed_table", "mean_std", "scoreboard", "HEADLINE", "IDEAS", "REPORTED"]
 
@@ -49,11 +49,9 @@ def hardware() -> str:
     processor (:func:`cpu_name`), since wall times are only comparable
     between runs that had the same share of the same kind of CPU.
     """
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
+    gpus = gpu_names()
     if gpus:
-        return f"{len(gpus)} GPU(s): " + ", ".join(g.name for g in gpus)
+        return f"{len(gpus)} GPU(s): " + ", ".join(gpus)
     total = os.cpu_count()
     usable = _usable_cores()
     text = f"CPU only, {usable} of {total} cores" if usable != total else f"CPU only, {total} cores"
@@ -63,6 +61,44 @@ def hardware() -> str:
     text = f"{text}, {platform.processor() or platform.machine()}"
     name = cpu_name()
     return f"{text}, {name}" if name else text
+
+
+def gpu_names() -> list[str]:
+    """The model of each GPU TensorFlow sees ("Tesla T4"; its device name where none is given)."""
+    import tensorflow as tf
+
+    names = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            details = tf.config.experimental.get_device_details(gpu)
+        except (ValueError, RuntimeError):
+            details = {}
+        names.append(details.get("device_name") or gpu.name)
+    return names
+
+
+def software() -> dict:
+    """The versions a result depends on: Python, TensorFlow, Keras, NumPy."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__}
+
+
+def machine() -> dict:
+    """What ran a result, as fields: CPU name, cores (all / usable), TensorFlow threads, GPUs.
+
+    ``onednn_max_cpu_isa`` is set when ``ONEDNN_MAX_CPU_ISA`` made oneDNN act
+    as a lower CPU than the one named. (:func:`hardware` says the same in a
+    sentence, the form older results have.)
+    """
+    return {"cpu": cpu_name() or platform.processor() or platform.machine(),
+            "cores": os.cpu_count(), "usable_cores": _usable_cores(),
+            "tf_threads": os.environ.get("TF_NUM_INTRAOP_THREADS"),
+            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
+            "gpus": gpu_names()}
 
 
 #: The CPU flags of bfloat16 hardware, with the names :func:`cpu_name` gives them.
@@ -119,9 +155,15 @@ def threads() -> dict:
 
 
 def provenance(command: str) -> dict:
-    """``{"command", "revision", "hardware", "date"}`` for a result made by ``command`` now."""
+    """What made a result now: command, revision, hardware (a sentence), date, software, machine.
+
+    ``software``: :func:`software`; ``machine``: :func:`machine` (the hardware
+    as fields). A revision ending in "-dirty" means tracked files had changed:
+    such a result cannot be traced to a commit.
+    """
     return {"command": command, "revision": git_revision(), "hardware": hardware(),
-            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "software": software(),
+            "machine": machine()}
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -181,6 +223,8 @@ def speed_table(result: dict) -> str:
 RESULT_FIELDS = {
     "command": "the command line that made it", "revision": "every git revision it ran at",
     "hardware": "what trained it", "date": "when it finished (UTC)",
+    "software": "Python, TensorFlow, Keras and NumPy versions (runs.software)",
+    "machine": "CPU, cores, threads, GPUs as fields (runs.machine)",
     "config": "TrainConfig.to_dict()", "precision": "the step's numerics (fp32 or bf16)",
     "trained_on": "which images, and so what an epoch is",
     "steps": "optimisation steps", "epochs": "passes over the training images",
@@ -190,12 +234,14 @@ RESULT_FIELDS = {
     "test_accuracy": "Hungarian accuracy of the 10-cluster head on the 10k test images",
     "test_nmi": "its NMI", "test_accuracy_over_many_to_one": "50-cluster head, many-to-one",
     "all70k_accuracy": "Hungarian accuracy on all 70k images", "all70k_nmi": "its NMI",
+    "dev_accuracy": "Hungarian accuracy on the dev split (data.dev_indices), the labels "
+                    "choices may read",
     "curve": "one point per evaluation (CURVE_FIELDS)",
 }
 
 #: One point of a result's curve: an evaluation record of ``fit`` (``Evaluation``).
 CURVE_FIELDS = ("step", "epoch", "wall_time", "alpha", "loss", "loss_k", "loss_over", "mi", "mi_over",
-                "H", "H_over", "acc", "acc_raw_bn", "nmi", "acc_over")
+                "H", "H_over", "acc", "acc_raw_bn", "nmi", "acc_over", "dev_acc")
 
 #: Accuracies whose time to reach a result records (time_to_accuracy_s).
 THRESHOLDS = (0.90, 0.95, 0.975, 0.985, 0.99)
@@ -227,6 +273,7 @@ def training_result(trainer, command: str, trained_on: str, all70k: dict) -> dic
         "test_accuracy_over_many_to_one": final["acc_over"],
         "all70k_accuracy": all70k["acc"],
         "all70k_nmi": all70k["nmi"],
+        "dev_accuracy": final.get("dev_acc"),
         "curve": [{k: r.get(k) for k in CURVE_FIELDS} for r in trainer.history["evals"]],
     }
     return result

@@ -1,5 +1,7 @@
 import dataclasses
 import json
+import os
+import platform
 import subprocess
 import sys
 
@@ -98,6 +100,20 @@ def test_train_then_evaluate_end_to_end(tmp_path):
     assert list(summary) == list(RESULT_FIELDS) and list(summary["curve"][0]) == list(CURVE_FIELDS)
     assert summary["steps"] == 3 and summary["config"]["batch_size"] == 100
     assert 0 <= summary["test_accuracy"] <= 1 and summary["command"].startswith("python -m iic_tutorial train")
+    # what ran, as fields: the versions of this process, the processor, the dev accuracy
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    assert summary["software"] == {"python": platform.python_version(), "tensorflow": tf.__version__,
+                                   "keras": keras.__version__, "numpy": np.__version__}
+    assert summary["machine"]["cores"] == os.cpu_count() and summary["machine"]["gpus"] == []
+    from iic_tutorial.data import dev_indices
+
+    assert len(dev_indices(500)) > 20  # --limit 500 keeps the dev images below 500
+    assert summary["dev_accuracy"] == summary["curve"][-1]["dev_acc"]
+    assert 0 < summary["dev_accuracy"] <= 1
+    assert summary["precision"] in ("fp32", "bf16")
     # resuming to more steps continues from step 3
     args[2] = "5"
     resumed = run_cli(*args)
@@ -105,6 +121,18 @@ def test_train_then_evaluate_end_to_end(tmp_path):
     ev = run_cli("evaluate", "--weights", str(out / "model.weights.h5"), "--limit", "300", "--json")
     assert ev.returncode == 0, ev.stderr
     assert 0 <= json.loads(ev.stdout)["acc"] <= 1
+
+
+def test_bf16_where_it_cannot_run_exits_2_before_training(tmp_path, capsys, monkeypatch):
+    import iic_tutorial.training.step as step
+    from iic_tutorial.__main__ import main
+
+    monkeypatch.setattr(step, "bf16_runs_here", lambda: False)
+    status = main(["train", "--precision", "bf16", "--steps", "1", "--limit", "300",
+                   "--out", str(tmp_path / "run"), "--quiet"])
+    assert status == 2
+    assert "precision='bf16' does not run on this machine" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "result.json").exists()
 
 
 def test_evaluate_missing_weights_exit_2(tmp_path, capsys):

@@ -144,3 +144,22 @@ def test_unpickler_admits_numpy_arrays():
     a = np.arange(6, dtype=np.float32).reshape(2, 3)
     out = RestrictedUnpickler(io.BytesIO(pickle.dumps((a, a.astype(np.int64)), protocol=4))).load()
     np.testing.assert_array_equal(out[0], a)
+
+
+def test_dev_split_is_fixed_and_inside_the_training_images():
+    from iic_tutorial.data import DEV_SIZE, dev_indices
+
+    dev = dev_indices()
+    assert len(dev) == DEV_SIZE == 5000 and dev[0] == 0 and dev[-1] == 59988
+    assert np.all(np.diff(dev) == 12)
+    np.testing.assert_array_equal(dev_indices(1000), dev[dev < 1000])
+    with pytest.raises(ValueError, match="number of training images, 1 to 60000"):
+        dev_indices(70000)
+
+
+def test_dev_split_holds_every_digit_in_about_its_share(mnist):
+    from iic_tutorial.data import dev_indices
+
+    (_, y_train), _ = mnist
+    share = np.bincount(y_train[dev_indices()], minlength=10) / 5000
+    np.testing.assert_allclose(share, np.bincount(y_train, minlength=10) / 60000, atol=0.01)

@@ -107,16 +107,17 @@ class Evaluation:
     training images (:func:`recalibrate_batchnorm`; the subset is seeded by
     (seed, step)) and, when ``y_eval`` is given, adds :func:`evaluate`'s
     accuracy on ``x_eval`` (with ``track_raw_bn``, also the accuracy before
-    the recalibration, ``acc_raw_bn``).
+    the recalibration, ``acc_raw_bn``) and, when ``dev = (x_dev, y_dev)`` is
+    given, the accuracy on the dev split, ``dev_acc``.
     """
 
     def __init__(self, x: np.ndarray, per_epoch: int, x_eval: np.ndarray | None = None,
                  y_eval: np.ndarray | None = None, recalibrate_on: int = 5000,
-                 track_raw_bn: bool = False):
+                 track_raw_bn: bool = False, dev: tuple[np.ndarray, np.ndarray] | None = None):
         if y_eval is not None and x_eval is None:
             raise ValueError("y_eval needs x_eval: the images whose labels they are")
         self.x, self.per_epoch = x, per_epoch
-        self.x_eval, self.y_eval = x_eval, y_eval
+        self.x_eval, self.y_eval, self.dev = x_eval, y_eval, dev
         self.recalibrate_on, self.track_raw_bn = recalibrate_on, track_raw_bn
 
     def __call__(self, trainer: "IICTrainer", last: dict) -> dict:
@@ -148,5 +149,7 @@ class Evaluation:
         recalibrate_batchnorm(trainer.model, self.x[np.sort(subset)])
         if self.y_eval is not None:
             record.update(evaluate(trainer.export_model(), self.x_eval, self.y_eval))
+        if self.dev is not None:  # the labels choices may read (data.dev_indices)
+            record["dev_acc"] = evaluate(trainer.export_model(), *self.dev)["acc"]
         history["evals"].append(record)
         return record

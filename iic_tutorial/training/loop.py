@@ -173,6 +173,7 @@ class IICTrainer:
         eval_every: int | None = None,
         recalibrate_on: int = 5000,
         track_raw_bn: bool = False,
+        dev: tuple[np.ndarray, np.ndarray] | None = None,
         checkpoint_dir: str | os.PathLike | None = None,
         callbacks: Sequence[Callback] = (),
         progress: bool = True,
@@ -185,7 +186,8 @@ class IICTrainer:
         :class:`~iic_tutorial.training.evaluation.Evaluation` recalibrates
         BatchNorm on ``recalibrate_on`` training images and adds a record to
         ``history["evals"]`` -- with accuracy when ``y_eval`` is given (and,
-        with ``track_raw_bn``, the accuracy before recalibration too). Each
+        with ``track_raw_bn``, the accuracy before recalibration too; with
+        ``dev = (x_dev, y_dev)``, the dev split's accuracy ``dev_acc``). Each
         callback is then called as ``callback(trainer, record)``; with
         ``checkpoint_dir`` the trainer is saved there (the folder is locked
         while fit runs). Ctrl-C ends the running step, saves and returns
@@ -203,7 +205,8 @@ class IICTrainer:
             raise ValueError(f"num_steps ({num_steps}) is below the steps already done ({start})")
         eval_every = eval_every or per_epoch
         evaluation = Evaluation(x, per_epoch, None if x_eval is None else as_images(x_eval),
-                                y_eval, recalibrate_on, track_raw_bn)
+                                y_eval, recalibrate_on, track_raw_bn,
+                                None if dev is None else (as_images(dev[0]), dev[1]))
         from tqdm.auto import tqdm
 
         lock = checkpoint.FolderLock(checkpoint_dir) if checkpoint_dir is not None else contextlib.nullcontext()
