@@ -261,9 +261,29 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _network_of_run(weights: Path):
+    """The network a ``train`` run's weights file was saved from, built empty.
+
+    ``train --out DIR`` writes ``DIR/model.weights.h5`` beside ``DIR/result.json``
+    (and ``DIR/state.json``, the checkpoint), which record the run's settings:
+    ``k``, ``k_over`` and ``pooling`` decide the layers' shapes. Weights found
+    without either file are taken to come from the default network.
+    """
+    from .model import create_model
+    from .training.config import TrainConfig
+
+    for record in (weights.parent / "result.json", weights.parent / "state.json"):
+        try:
+            config = TrainConfig.from_dict(json.loads(record.read_text())["config"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        return create_model(config.k, config.k_over, pooling=config.pooling)
+    return create_model()
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from .data import load_mnist
-    from .model import create_model, load_weights
+    from .model import load_weights
     from .training import evaluate
 
     if args.weights is None:
@@ -272,7 +292,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         model = load_pretrained(args.pretrained)
     else:
         try:
-            model = load_weights(create_model(), args.weights)
+            model = load_weights(_network_of_run(args.weights), args.weights)
         except (FileNotFoundError, ValueError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

@@ -135,6 +135,24 @@ def test_bf16_where_it_cannot_run_exits_2_before_training(tmp_path, capsys, monk
     assert not (tmp_path / "run" / "result.json").exists()
 
 
+def test_evaluate_builds_the_network_the_run_recorded(tmp_path, capsys):
+    """Weights of a --pooling flatten run load into a flatten network, not the default one."""
+    from iic_tutorial.model import create_model
+    from iic_tutorial.training import TrainConfig
+
+    run = tmp_path / "run"
+    run.mkdir()
+    create_model(seed=0, pooling="flatten").save_weights(str(run / "model.weights.h5"))
+    config = dataclasses.replace(TrainConfig.fast(), pooling="flatten")
+    (run / "result.json").write_text(json.dumps({"config": config.to_dict()}))
+    assert main(["evaluate", "--weights", str(run / "model.weights.h5"), "--limit", "200",
+                 "--json"]) == 0
+    assert 0 <= json.loads(capsys.readouterr().out)["acc"] <= 1
+    (run / "result.json").unlink()  # no record: the default network, which cannot hold them
+    assert main(["evaluate", "--weights", str(run / "model.weights.h5"), "--limit", "200"]) == 2
+    assert "holds weights of another network" in capsys.readouterr().err
+
+
 def test_evaluate_missing_weights_exit_2(tmp_path, capsys):
     assert main(["evaluate", "--weights", str(tmp_path / "nope.weights.h5")]) == 2
     assert "no weights file" in capsys.readouterr().err

@@ -349,3 +349,27 @@ def test_bf16_probe_agrees_with_what_the_rewrite_needs():
         with onednn_bf16(True):
             bf16 = tf.function(lambda x, w: tf.nn.conv2d(x, w, 1, "SAME"))(x, w).numpy()
         assert np.abs(bf16 - fp32).max() > 1e-4 * np.abs(fp32).max()
+
+
+def test_evaluate_reads_the_10_and_the_50_cluster_head_of_a_model_with_subheads(digits):
+    """With h sub-heads the outputs are Z_1..Z_h, Z_over_1..Z_over_h: not the first two."""
+    from iic_tutorial.model import create_model
+    from iic_tutorial.training.evaluation import split_heads
+
+    model = create_model(seed=0, num_subheads=3)
+    x, y = digits[0][:100], digits[1][:100]
+    outs = predict(model, x)
+    z, z_over = split_heads(outs)
+    assert z.shape == (100, 10) and z_over.shape == (100, 50)
+    r = evaluate(model, x, y)
+    assert len(r["confusion"]) == 10
+    from iic_tutorial.metrics import cluster_accuracy
+
+    assert r["acc_over"] == cluster_accuracy(y, outs[3].argmax(1), many_to_one=True)
+    with pytest.raises(ValueError, match="got 3 outputs"):
+        split_heads(outs[:3])
+
+
+def test_a_trainer_refuses_restarts_it_would_not_run():
+    with pytest.raises(ValueError, match="IICTrainer trains one run.*--restarts 3"):
+        IICTrainer(small_config(restarts=3))

@@ -17,7 +17,7 @@ from ..metrics import cluster_accuracy, confusion_matrix, nmi
 if TYPE_CHECKING:  # pragma: no cover
     from .loop import IICTrainer
 
-__all__ = ["predict", "recalibrate_batchnorm", "evaluate", "Evaluation"]
+__all__ = ["predict", "recalibrate_batchnorm", "evaluate", "split_heads", "Evaluation"]
 
 
 def _batchnorm_layers(model: keras.Model) -> list:
@@ -74,6 +74,20 @@ def recalibrate_batchnorm(model: keras.Model, x: np.ndarray, batch_size: int = 1
             layer.momentum = m
 
 
+def split_heads(outputs: list) -> tuple:
+    """``(z, z_over)``: the 10-cluster and the 50-cluster head among a network's outputs.
+
+    A :func:`~iic_tutorial.model.create_model` network returns ``[Z, Z_over]``,
+    or with h sub-heads ``[Z_1, ..., Z_h, Z_over_1, ..., Z_over_h]``: the first
+    of each half (sub-head 1; :meth:`IICTrainer.export_model` exports the chosen
+    pair as a two-output network). ValueError for an odd number of outputs.
+    """
+    if len(outputs) < 2 or len(outputs) % 2:
+        raise ValueError(f"expected the outputs of a create_model network (k-cluster heads, then as "
+                         f"many over-clustering heads); got {len(outputs)} outputs")
+    return outputs[0], outputs[len(outputs) // 2]
+
+
 def evaluate(
     model: keras.Model, x: np.ndarray, y: np.ndarray, bn: str = "inference", batch_size: int = 1000
 ) -> dict:
@@ -86,7 +100,7 @@ def evaluate(
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != len(x):
         raise ValueError(f"y must hold one label per image: {len(x)} images but labels of shape {y.shape}")
-    z, z_over = predict(model, x, batch_size, bn)[:2]
+    z, z_over = split_heads(predict(model, x, batch_size, bn))
     y = y.astype(np.int64)
     pred, pred_over = z.argmax(1), z_over.argmax(1)
     return {

@@ -91,6 +91,12 @@ class IICTrainer:
                  strategy: tf.distribute.Strategy | None = None):
         self.config = config or TrainConfig()
         c = self.config
+        if c.restarts > 1:
+            raise ValueError(
+                f"IICTrainer trains one run, and restarts={c.restarts} asks for a choice among "
+                f"{c.restarts} runs: use the command line (python -m iic_tutorial train --restarts "
+                f"{c.restarts} ...), or train each of restarts.candidate_config(config, seed) for "
+                f"seed in restarts.candidate_seeds(config) and pick with restarts.decide")
         self.strategy = strategy or tf.distribute.get_strategy()
         with self.strategy.scope():  # a model passed in must have been built in this scope too
             self.model = model or create_model(c.k, c.k_over, seed=c.seed, num_subheads=c.num_subheads,
