@@ -17,6 +17,7 @@ from . import _import_tensorflow_quietly
 _import_tensorflow_quietly()  # before .augment imports TensorFlow: no C++ start-up notices
 
 from .pretrained import DEFAULT, PRETRAINED  # noqa: E402
+from .segmentation import cli as seg_cli  # noqa: E402
 from .runs import (atomic_save_weights, atomic_write_text, git_revision, hardware,  # noqa: E402,F401
                    provenance, training_result)
 from .training.config import (RECIPE_STEPS, add_config_arguments, config_from_args,  # noqa: E402,F401
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=positive_int, default=None,
                    help="evaluate only the first N test images")
     e.add_argument("--json", action="store_true", help="print the result as JSON")
+    seg_cli.add_parser(sub)  # train-seg: IIC for segmentation (iic_tutorial.segmentation.cli)
     return parser
 
 
@@ -309,6 +311,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (2 for bad arguments)."""
     args = build_parser().parse_args(argv)
+    if args.command == "train-seg":
+        return seg_cli.run(args, argv)
     return _train(args) if args.command == "train" else _evaluate(args)
 
 
