@@ -40,6 +40,8 @@ __all__ = [
     "plot_batchnorm_pitfall",
     "plot_runs",
     "plot_bars",
+    "plot_seeds",
+    "plot_pipeline",
     "animate_matrices",
     "cluster_gallery",
     "plot_alpha_sweep",
@@ -981,10 +983,93 @@ def plot_bars(
         for y in (0.015, 0.045):
             ax.plot([-d, d], [y - d, y + d], transform=ax.transAxes, color="k", lw=1,
                     clip_on=False)
+    return _finish_value_axis(fig, ax, ylabel, title)
+
+
+def _finish_value_axis(fig: Figure, ax: Axes, ylabel: str, title: str | None) -> Figure:
+    """The y label, ticks, horizontal grid and title of a chart of values per setting."""
     ax.set_ylabel(ylabel, fontsize=TICK_SIZE + 1)
     ax.tick_params(labelsize=TICK_SIZE)
     ax.grid(alpha=0.3, axis="y")
     if title:
         ax.set_title(title, fontsize=TICK_SIZE + 2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_seeds(
+    values: Mapping[str, Sequence[float]],
+    ylabel: str = "test accuracy (%)",
+    ax: Axes | None = None,
+    title: str | None = None,
+    percent: bool = True,
+) -> Figure:
+    """One column per setting, one dot per seed and a bar at their mean.
+
+    ``values``: {label: one value per seed}; with ``percent`` values in [0, 1]
+    are shown in %. Unlike :func:`plot_bars` it hides no seed behind a mean ±
+    std: a run that got stuck shows as the dot far below the others. The axis
+    spans the dots (never past 100 %). Returns the Figure.
+    """
+    fig, ax = _new_ax(ax, (max(4.0, 0.9 * len(values) + 1.8), 3.4))
+    scale = 100.0 if percent else 1.0
+    every = []
+    for i, (label, v) in enumerate(values.items()):
+        v = scale * np.atleast_1d(np.asarray(v, dtype=np.float64))
+        every.extend(v)
+        jitter = np.linspace(-0.12, 0.12, len(v)) if len(v) > 1 else np.zeros(1)
+        ax.scatter(i + jitter, v, s=28, color=f"C{i % 10}", zorder=3)
+        ax.hlines(v.mean(), i - 0.28, i + 0.28, color=f"C{i % 10}", lw=2, zorder=2)
+    ax.set_xticks(range(len(values)), list(values), fontsize=TICK_SIZE, rotation=20, ha="right")
+    if every:
+        lo, hi = min(every), max(every)
+        pad = max(0.2, 0.08 * (hi - lo))
+        ax.set_ylim(lo - pad, min(hi + pad, 100.0 + pad / 4) if percent else hi + pad)
+    return _finish_value_axis(fig, ax, ylabel, title)
+
+
+def plot_pipeline(ax: Axes | None = None) -> Figure:
+    """The IIC pipeline: x -> Phi -> z and x' -> Phi -> z', their joint P, and I(Z; Z').
+
+    One network Phi (the same weights) maps an image x and a transformed copy x'
+    of it to cluster probabilities z and z'; the batch mean of z z'^T is the
+    joint distribution P, and the loss is -I(Z; Z') computed from P. The book's
+    introduction shows it (``book/images/pipeline.svg``). Returns the Figure.
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig, ax = _new_ax(ax, (7.6, 2.6))
+    ax.set_xlim(0, 10.6)
+    ax.set_ylim(0, 3.4)
+    ax.axis("off")
+
+    def box(x, y, text, colour, w=1.5, h=0.75):
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.05",
+                                    facecolor=colour, edgecolor="0.3"))
+        ax.text(x, y, text, ha="center", va="center", fontsize=TICK_SIZE + 2)
+
+    def arrow(a, b, text=None):
+        ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=14, color="0.3"))
+        if text:  # beside a vertical arrow
+            ax.text(a[0] + 0.1, (a[1] + b[1]) / 2, text, ha="left", va="center",
+                    fontsize=TICK_SIZE)
+
+    top, bottom, mid = 2.6, 0.8, 1.7
+    box(0.8, top, "image $x$", "#e8eef7")
+    box(0.8, bottom, "view $x'$", "#e8eef7")
+    arrow((0.8, top - 0.4), (0.8, bottom + 0.4), "transform")
+    for y, z in ((top, "$z$"), (bottom, "$z'$")):
+        box(3.2, y, r"network $\Phi$", "#fdf0d5")
+        arrow((1.6, y), (2.4, y))
+        box(5.5, y, z + ": k probabilities", "#e3f1e3", w=2.2)
+        arrow((4.0, y), (4.4, y))
+    ax.text(3.2, mid, "same weights", ha="center", va="center", fontsize=TICK_SIZE,
+            style="italic", color="0.35")
+    box(7.9, mid, "$P$ = mean of $z\\,z'^{\\top}$\n(k × k joint)", "#efe3f3", w=2.1, h=1.0)
+    arrow((6.6, top), (7.3, mid + 0.5))
+    arrow((6.6, bottom), (7.3, mid - 0.5))
+    box(9.9, mid, "$I(Z; Z')$", "#f7e1e1", w=1.1)
+    arrow((8.85, mid), (9.35, mid))
+    ax.text(9.9, mid - 0.75, "maximise", ha="center", fontsize=TICK_SIZE, color="0.35")
     fig.tight_layout()
     return fig

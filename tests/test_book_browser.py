@@ -400,7 +400,9 @@ def _check_sliders(page, problems: list[str]) -> int:
 
 
 #: The pages that show the scoreboard of iic_tutorial.runs.scoreboard.
-SCOREBOARD_PAGES = ("intro", "09_alpha_and_augmentations")
+SCOREBOARD_PAGES = ("results",)
+#: The pages that show the bottom-line box of iic_tutorial.runs.bottom_line.
+BOTTOM_LINE_PAGES = ("intro", "11_past_the_plateau")
 
 
 @pytest.mark.parametrize("docname", DOCNAMES)
@@ -501,6 +503,13 @@ def test_page_as_a_reader_sees_it(docname, browser, site, report):
                    if row not in facts["text"]]
         if missing:
             problems.append(f"the scoreboard is missing from the page (no rows {missing})")
+    if docname.rsplit("/", 1)[-1] in BOTTOM_LINE_PAGES:
+        from iic_tutorial.runs import BOTTOM_LINE_ROWS
+
+        missing = [row for row in BOTTOM_LINE_ROWS + ("all-70k", "held-out", "dev split")
+                   if row not in facts["text"]]
+        if missing:
+            problems.append(f"the bottom-line box is missing from the page (no {missing})")
 
     # one kernel-free view per control; live widgets only where a kernel runs
     live = [c for c in facts["controlCells"] if c["tag"].startswith("live-")]
