@@ -17,6 +17,9 @@ inline script once.
   ``book_static/ipywidgets-paths.js`` tells require.js where the embedder's fonts are.
 * **Output that fits.** ``book_static/wrap-output.css`` wraps printed output at the
   column (long lines were cut off at the block's right edge).
+* **The draw-a-digit page.** ``tools/draw_a_digit.py`` (set up from here) exports the
+  shipped model into the site when the HTML build starts and loads the page's scripts
+  on that page only.
 * **Each inline script once.** Sphinx 7.4 registers an inline script that an
   extension adds after the builder starts (sphinx-thebe's ``const THEBE_JS_URL =
   ...``, sphinx-togglebutton's selector) a second time when it prepares to write
@@ -96,6 +99,7 @@ WRAP_OUTPUT_CSS = "wrap-output.css"
 
 
 def setup(app):
+    app.setup_extension("draw_a_digit")  # tools/draw_a_digit.py (tools/ is on sys.path)
     app.connect("config-inited", use_local_copies)
     app.add_css_file(WRAP_OUTPUT_CSS)
     # after myst-nb (500) has added the page's widget scripts
