@@ -23,7 +23,7 @@ import numpy as np
 
 from iic_tutorial import _import_tensorflow_quietly
 from iic_tutorial.runs import (THRESHOLDS, atomic_write_text, bottom_line, mean_std, scoreboard,
-                              time_to_accuracy)
+                              time_to_accuracy, where_it_runs)
 
 _import_tensorflow_quietly()  # TrainConfig.describe imports it: without its start-up notices
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,6 +214,14 @@ def update_bottom_lines(paths=(README, INTRO)) -> None:
         replace_between(path, BOTTOM_BEGIN, BOTTOM_END, box)
 
 
+WHERE_BEGIN, WHERE_END = "<!-- where-it-runs:begin -->", "<!-- where-it-runs:end -->"
+
+
+def update_where_it_runs(path: Path = README) -> None:
+    """The README's table of the best recipe's speed on each processor (runs.where_it_runs)."""
+    replace_between(path, WHERE_BEGIN, WHERE_END, where_it_runs(load_all()))
+
+
 def results_page() -> str:
     """The book's Results appendix: the bottom line, then every table of the runs."""
     return "\n".join([
@@ -254,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"collected {collect(run).relative_to(ROOT)}")
     write_package_copy()
     update_bottom_lines()
+    update_where_it_runs()
     update_results_page()
     return 0
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 __all__ = ["provenance", "hardware", "software", "machine", "gpu_names", "cpu_name", "git_revision", "threads", "cpu_flags", "BF16_FLAGS", "atomic_write_text", "atomic_save_weights",
            "training_result", "RESULT_FIELDS", "CURVE_FIELDS", "THRESHOLDS", "time_to_accuracy", "time_table", "same_trajectory",
-           "at_step", "until", "first_step", "distributed_table", "speed_table", "mean_std", "scoreboard", "HEADLINE", "IDEAS", "REPORTED",
+           "at_step", "until", "first_step", "run_processor", "run_cores", "where_it_runs", "distributed_table", "speed_table", "mean_std", "scoreboard", "HEADLINE", "IDEAS", "REPORTED",
            "bottom_line", "BOTTOM_LINE_RECIPES", "BOTTOM_LINE_ROWS", "PROTOCOLS"]
 
 
@@ -381,6 +381,80 @@ def distributed_table(result: dict) -> str:
         gap = f"{naive[n]:+.4f} nats" if n in naive else "—"
         rows.append(f"| {n} | " + " | ".join(cells) + f" | {gap} |")
     return "\n".join(rows)
+
+
+def run_processor(result: dict) -> str:
+    """The processor a result ran on: ``machine.cpu``, or the name in its hardware sentence.
+
+    Results made before the machine was recorded as fields name the CPU inside
+    ``hardware`` ("CPU only, 2 cores, x86_64, AMD EPYC (family 26, ...)"); the
+    oldest name none ("an unnamed CPU"). GPUs: their names.
+    """
+    machine = result.get("machine") or {}
+    if machine.get("gpus"):
+        return ", ".join(machine["gpus"])
+    if machine.get("cpu"):
+        return machine["cpu"]
+    text = result.get("hardware", "")
+    if not text.startswith("CPU only"):
+        return text.split(": ", 1)[-1] or "unknown"
+    named = [part for part in text.split(", ")[2:] if "(family" in part or part.startswith(("Intel", "AMD"))]
+    return text[text.index(named[0]):] if named else "an unnamed CPU"
+
+
+def run_cores(result: dict) -> str:
+    """The cores a result trained on: "2 cores" or "1 of 2 cores" (GPUs: "GPU")."""
+    machine = result.get("machine")
+    if machine:
+        if machine.get("gpus"):
+            return "GPU"
+        usable, total = machine["usable_cores"], machine["cores"]
+        return f"{total} cores" if usable == total else f"{usable} of {total} cores"
+    parts = result.get("hardware", "").split(", ")
+    return parts[1] if parts[0] == "CPU only" and len(parts) > 1 else "GPU"
+
+
+def where_it_runs(runs: list[dict], recipe: str = "long_band", steps: int = 4000) -> str:
+    """The Markdown table of how fast the ``recipe`` trains on each machine its runs had.
+
+    ``runs``: collected results. A run counts when its settings are the
+    recipe's (any seed and precision; the name stored aside) and it trained
+    ``steps`` steps on all 70k images. One row per processor, cores and
+    precision: seeds, seconds per training step (median), and the median time
+    over seeds to 97.5 % and to 99 % test accuracy (:func:`median_time_to_accuracy`;
+    "—" where fewer than half got there). Wall times count training only.
+    """
+    import dataclasses
+    import statistics
+
+    from .training.config import TrainConfig
+
+    def plain(config: TrainConfig) -> TrainConfig:
+        return dataclasses.replace(config, recipe=recipe, seed=0, precision="auto")
+
+    target = plain(TrainConfig.named(recipe))
+    rows: dict[tuple, list[dict]] = {}
+    for r in runs:
+        try:
+            config = TrainConfig.from_dict(r["config"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if (plain(config) != target or r.get("steps") != steps
+                or not str(r.get("trained_on", "all")).startswith("all")):
+            continue
+        rows.setdefault((run_processor(r), run_cores(r), r.get("precision", "fp32")), []).append(r)
+    lines = ["| processor | cores | precision | seeds | s / step | to 97.5 % | to 99 % |",
+             "|---|---|---|---|---|---|---|"]
+
+    def minutes(seconds):
+        return "—" if seconds is None else f"{seconds / 60:.1f} min"
+
+    for (cpu, cores, precision), group in sorted(rows.items()):
+        per_step = statistics.median(r["wall_time_s"] / r["steps"] for r in group)
+        lines.append(f"| {cpu} | {cores} | {precision} | {len(group)} | {per_step:.2f} "
+                     f"| {minutes(median_time_to_accuracy(group, 0.975))} "
+                     f"| {minutes(median_time_to_accuracy(group, 0.99))} |")
+    return "\n".join(lines)
 
 
 def mean_std(values, digits: int | None = None) -> str:
