@@ -34,7 +34,6 @@ import shutil
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -400,3 +399,36 @@ def test_without_javascript_the_page_says_so(chromium, site, built_book):
     finally:
         d.page.context.close()
     assert not d.outside, d.outside
+
+
+def test_drawing_with_a_finger_on_a_phone(chromium, site, built_book):
+    """Touch events (through Chrome's DevTools protocol) draw a '1' on a phone-sized page."""
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, has_touch=True,
+                                   is_mobile=True, device_scale_factor=2)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    try:
+        page.goto(f"{site}/{PAGE}", wait_until="load", timeout=PAGE_TIMEOUT_MS)
+        page.wait_for_function("() => window.iicDrawADigit", timeout=PAGE_TIMEOUT_MS)
+        canvas = page.locator(".dad-canvas")
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+        cdp = context.new_cdp_session(page)
+        points = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in ONE]
+        for kind, (x, y) in zip(["touchStart"] + ["touchMove"] * (len(points) - 1), points):
+            cdp.send("Input.dispatchTouchEvent",
+                     {"type": kind, "touchPoints": [{"x": x, "y": y, "id": 1}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        page.wait_for_function("() => document.querySelector('#draw-a-digit-demo').dataset.cluster",
+                               timeout=5_000)
+        answer = page.evaluate("() => ({digit: window.iicDrawADigit.last().k.digit,"
+                               " points: window.iicDrawADigit.strokes()[0].length,"
+                               " overflow: document.documentElement.scrollWidth - innerWidth})")
+    finally:
+        context.close()
+    assert answer["points"] >= len(ONE), answer
+    assert answer["digit"] == 1, answer
+    assert answer["overflow"] <= 0, f"the page is {answer['overflow']} px wider than a phone"
+    assert not errors, errors
