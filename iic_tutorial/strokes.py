@@ -130,7 +130,7 @@ def strokes_to_image(strokes: Sequence, pen_radius: float = PEN_RADIUS,
     strokes: a sequence of strokes, each a sequence of (x, y) points, shape
     (n_i, 2), in any unit and origin (canvas pixels, y pointing down, as a
     pointer reports them); only their shape matters. A one-point stroke is a
-    dot. The longer side of the points' bounding box is scaled to
+    dot; a single (n, 2) NumPy array is one stroke. The longer side of the points' bounding box is scaled to
     ``BOX - 2 (pen_radius + edge)`` pixels, so that the ink spans ``BOX`` =
     20 (a dot alone stays a dot), each pixel gets
     ``clip((pen_radius + edge - d) / (2 edge), 0, 1)`` for its distance ``d``
