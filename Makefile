@@ -11,12 +11,15 @@ export IIC_SMOKE_TIMEOUT ?= 600
 export CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test test-module test-notebooks test-browser setup mnist vendor browser clean help
+.PHONY: book test check lint test-module test-notebooks test-browser test-stack results setup mnist vendor browser clean help
 
 help:
 	@echo "make book   - build the Jupyter Book into _build/html"
 	@echo "make test   - run the module tests, every notebook in smoke mode (nbval) and the browser test"
-	@echo "make clean  - remove _build, _vendor and the virtual environment"
+	@echo "make check  - the fast loop: ruff and the module tests but the slow ones (a few minutes)"
+	@echo "make test-stack STACK=colab|floor - the package on a reader's stack (.ci/stack)"
+	@echo "make results - regenerate every table and marker block made from results/"
+	@echo "make clean  - remove _build, _vendor and the virtual environments"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,14 +54,30 @@ browser:
 book: mnist vendor
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
-test: mnist vendor browser
+test: mnist vendor browser test-module test-notebooks
+
+# ruff, then the module tests that take seconds (the slow ones are marked and left to make test)
+check: lint mnist
+	$(PY) -m pytest tests -m "not slow" --ignore=tests/test_book_browser.py --ignore=tests/test_browser_demo.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check iic_tutorial tests benchmarks tools
+
+test-module: mnist vendor browser
 	$(PY) -m pytest tests
-	@if ls book/*.ipynb >/dev/null 2>&1; then \
-	  IIC_SMOKE=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=$(IIC_SMOKE_TIMEOUT) book; \
-	else echo "no notebooks under book/ yet"; fi
+
+test-notebooks: mnist
+	IIC_SMOKE=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=$(IIC_SMOKE_TIMEOUT) book
+
+STACK ?= colab
+test-stack:
+	.ci/stack $(STACK)
+
+results: $(STAMP)
+	$(PY) benchmarks/collect.py --table
 
 test-browser: mnist vendor browser
 	$(PY) -m pytest tests/test_book_browser.py
 
 clean:
-	rm -rf _build _vendor $(VENV)
+	rm -rf _build _vendor $(VENV) .venv-* .whl build

@@ -147,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
                      "speedup_vs_article_code": round(ref / s, 3),
                      "all_times_s": [round(t, 4) for t in times[name]]})
     result = {**provenance("python benchmarks/step_speed.py " + " ".join(argv or sys.argv[1:])),
-              "threads": threads(), "cpu_flags": sorted(f for f in cpu_flags() if f.startswith(("avx512", "amx", "avx2", "fma"))), "cpu_has_bf16": _cpu_has_bf16(),
+              "threads": threads(),
+              "cpu_flags": sorted(f for f in cpu_flags() if f.startswith(("avx512", "amx", "avx2", "fma"))),
+              "cpu_has_bf16": _cpu_has_bf16(),
               "reps": args.reps, "forward_mflop_per_image": round(flop / 1e6, 2),
               "pairs_per_step": 1000, "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,6 @@ Run ``python -m iic_tutorial --help`` (or ``train --help``) for every option.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import sys

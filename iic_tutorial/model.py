@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-__all__ = ["create_model", "POOLINGS", "pooling_of", "cluster_head", "export_subheads", "load_weights", "BatchNormalization", "INPUT_SHAPE"]
+__all__ = ["create_model", "POOLINGS", "pooling_of", "cluster_head", "export_subheads", "load_weights",
+           "BatchNormalization", "INPUT_SHAPE"]
 
 #: How the trunk's last feature map becomes the heads' input (``create_model(pooling=)``).
 POOLINGS = ("gap", "flatten")

@@ -17,10 +17,13 @@ import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["provenance", "hardware", "software", "machine", "gpu_names", "cpu_name", "git_revision", "threads", "cpu_flags", "BF16_FLAGS", "atomic_write_text", "atomic_save_weights",
-           "training_result", "RESULT_FIELDS", "CURVE_FIELDS", "THRESHOLDS", "time_to_accuracy", "time_table", "same_trajectory",
-           "at_step", "until", "first_step", "run_processor", "run_cores", "where_it_runs", "distributed_table", "speed_table", "mean_std", "scoreboard", "HEADLINE", "IDEAS", "REPORTED",
-           "bottom_line", "BOTTOM_LINE_RECIPES", "BOTTOM_LINE_ROWS", "PROTOCOLS"]
+__all__ = ["provenance", "hardware", "software", "machine", "gpu_names", "cpu_name",
+           "git_revision", "threads", "cpu_flags", "BF16_FLAGS", "atomic_write_text",
+           "atomic_save_weights", "training_result", "RESULT_FIELDS", "CURVE_FIELDS", "THRESHOLDS",
+           "time_to_accuracy", "time_table", "same_trajectory", "at_step", "until", "first_step",
+           "run_processor", "run_cores", "where_it_runs", "distributed_table", "speed_table",
+           "mean_std", "scoreboard", "HEADLINE", "IDEAS", "REPORTED", "bottom_line",
+           "BOTTOM_LINE_RECIPES", "BOTTOM_LINE_ROWS", "PROTOCOLS"]
 
 
 def _usable_cores() -> int:

@@ -75,7 +75,10 @@ def test_rotation_preserves_mass_of_centred_digit(x):
 def test_shift_moves_the_centre_of_mass(x):
     y = distort(x, scale=(1, 1), shift=3, seed=0).numpy()
     grid = np.arange(28)
-    com = lambda a: (a[..., 0].sum(axis=1) * grid).sum(axis=1) / a[..., 0].sum(axis=(1, 2))
+
+    def com(a):  # centre of mass along the rows
+        return (a[..., 0].sum(axis=1) * grid).sum(axis=1) / a[..., 0].sum(axis=(1, 2))
+
     moved = np.abs(com(y) - com(x.numpy()))
     assert moved.max() <= 3.5 and moved.mean() > 0.5
 

@@ -348,7 +348,8 @@ def _wait_for_page(page, problems: list[str]) -> None:
         page.wait_for_function(
             """() => {
               const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
-              if (!views.length || !document.querySelector('script[type="application/vnd.jupyter.widget-state+json"]')) return true;
+              const state = 'script[type="application/vnd.jupyter.widget-state+json"]';
+              if (!views.length || !document.querySelector(state)) return true;
               return [...views].every(s => s.previousElementSibling
                   && s.previousElementSibling.classList.contains("widget-subarea")
                   && s.previousElementSibling.querySelector(".lm-Widget"));

@@ -4,7 +4,6 @@ and the step reproducing the code before the package bit for bit."""
 import argparse
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -76,7 +75,8 @@ def test_recipes_are_named_and_their_name_is_stored():
     assert dataclasses.replace(band, recipe="long").describe() == "long (view: band_p=0.5)"
     assert band.restarts == 1 and TrainConfig.named("long_band", seed=2) == band
     assert dataclasses.replace(band, restarts=3).describe() == "long_band (restarts=3)"
-    with pytest.raises(ValueError, match=r"unknown recipe 'slow'; choose one of \('article', 'fast', 'long', 'long_band'\)"):
+    with pytest.raises(ValueError,
+                       match=r"unknown recipe 'slow'; choose one of \('article', 'fast', 'long', 'long_band'\)"):
         TrainConfig.named("slow")
     with pytest.raises(ValueError, match="recipe must be one of"):
         TrainConfig(recipe="slow")
