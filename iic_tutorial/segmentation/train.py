@@ -131,6 +131,7 @@ class SegTrainer:
         tf.keras.utils.set_random_seed(config.seed)
         self.model = create_segmentation_model(config.k, config.k_over or None, config.width)
         self.optimizer = tf.keras.optimizers.Adam(config.lr)
+        self.optimizer.build(self.model.trainable_variables)  # its slots exist to be restored
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.history: list[dict] = []
         self.revisions: list[str] = []
