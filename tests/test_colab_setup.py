@@ -6,7 +6,7 @@ into every notebook by ``tools/book.py sync``) installs this package with ``%pip
 IPython would run it (``TransformerManager`` turns ``%pip`` into
 ``get_ipython().run_line_magic``) under a fake IPython that records the magic, with and
 without a fake ``google.colab`` module. The package's requirements are checked against
-Colab's stack: Python 3.12, TensorFlow 2.20, ipywidgets 7.7.1.
+Colab's stack as ``.ci/stacks/colab.txt`` pins it (CI installs that stack too).
 """
 
 from __future__ import annotations
@@ -25,9 +25,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import book as book_tool  # noqa: E402  (tools/book.py)
 
+def _stack(name: str) -> tuple[str, dict[str, str]]:
+    """(Python version, {package: version}) of a reader's stack, ``.ci/stacks/NAME.txt``.
+
+    The one place that says what Google Colab runs (CI installs exactly that, ``.ci/stack``).
+    """
+    python, packages = "", {}
+    for line in (ROOT / ".ci" / "stacks" / f"{name}.txt").read_text().splitlines():
+        if line.startswith("# python:"):
+            python = line.split(":", 1)[1].strip()
+        elif line and not line.startswith("#"):
+            package, version = line.split("==")
+            packages[package.strip().lower()] = version.strip()
+    return python, packages
+
+
 #: What Google Colab runs (the versions this book promises to work with there).
-COLAB_PYTHON = "3.12"
-COLAB_PACKAGES = {"tensorflow": "2.20.0", "ipywidgets": "7.7.1"}
+COLAB_PYTHON, COLAB_PACKAGES = _stack("colab")
 
 
 def _config(path: Path = ROOT / "_config.yml") -> dict:
@@ -175,7 +189,16 @@ def test_dependencies_are_lower_bounds_that_admit_colab_versions():
         version = COLAB_PACKAGES.get(dep.name.lower())
         if version is not None:
             assert dep.specifier.contains(version), f"{dep} excludes Colab's {dep.name} {version}"
-    assert set(COLAB_PACKAGES) <= names, "tensorflow and ipywidgets must be declared"
+    assert {"tensorflow", "ipywidgets"} <= names, "tensorflow and ipywidgets must be declared"
     assert not names & {"tensorflow-cpu", "tensorflow-intel", "tf-nightly"}, (
         "a second TensorFlow distribution would be installed next to Colab's")
 
+
+
+def test_the_floor_stack_is_what_pyproject_admits_at_its_lowest():
+    """.ci/stacks/floor.txt pins each declared dependency at a version its bound admits."""
+    python, floor = _stack("floor")
+    assert SpecifierSet(_pyproject()["project"]["requires-python"]).contains(python + ".0")
+    for dep in (Requirement(d) for d in _pyproject()["project"]["dependencies"]):
+        assert dep.name.lower() in floor, f"{dep.name} has no floor in .ci/stacks/floor.txt"
+        assert dep.specifier.contains(floor[dep.name.lower()]), f"{dep} excludes its floor"
