@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from ..information import mutual_information
 from ..runs import mean_std
 
-__all__ = ["plot_scenes", "plot_mi_window", "plot_maps", "plot_curves", "mi_per_displacement",
+__all__ = ["plot_scenes", "plot_images", "plot_mi_window", "plot_maps", "plot_curves", "mi_per_displacement",
            "matched", "results_dir", "load_results", "results_table", "DIGIT_CMAP"]
 
 #: Background black, the ten digits in ten colours (for the 11-class truth and head).
@@ -38,6 +38,15 @@ def plot_scenes(scenes, n: int = 6) -> Figure:
                cmap=_STROKE_CMAP, vmin=0, vmax=1)
         _image(axes[2, i], scenes.digit[i], "digit truth" if i == 0 else "", cmap=DIGIT_CMAP,
                vmin=0, vmax=10, interpolation="nearest")
+    fig.tight_layout()
+    return fig
+
+
+def plot_images(panels: dict) -> Figure:
+    """One row of grey images in [0, 1], ``{title: (H, W) array}``."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(1.6 * len(panels), 1.9), squeeze=False)
+    for ax, (title, img) in zip(axes[0], panels.items()):
+        _image(ax, np.asarray(img), title, cmap="gray", vmin=0, vmax=1)
     fig.tight_layout()
     return fig
 
