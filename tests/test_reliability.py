@@ -1,4 +1,4 @@
-"""Bad inputs and faults: each gets a clear error or leaves a complete checkpoint (issue 13)."""
+"""Bad inputs and faults: each gets a clear error or leaves a complete checkpoint."""
 
 import dataclasses
 import errno
@@ -250,9 +250,13 @@ TRAIN = ["train", "--recipe", "fast", "--batch-size", "100", "--copies", "5", "-
          "--eval-every", "2", "--limit", "300", "--quiet"]
 
 
-def _start(out: Path, env=None) -> subprocess.Popen:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "iic_tutorial", *TRAIN, "--out", str(out)],
+def _start(out: Path, pause_in_save: float | None = None) -> subprocess.Popen:
+    """The training command in a subprocess; ``pause_in_save``: seconds to sleep in every save
+    between the checkpoint files and state.json (tests/helpers/pause_in_save.py)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    entry = (["-m", "iic_tutorial"] if pause_in_save is None
+             else [str(ROOT / "tests" / "helpers" / "pause_in_save.py"), str(pause_in_save)])
+    return subprocess.Popen([sys.executable, *entry, *TRAIN, "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
 
 
@@ -282,7 +286,7 @@ def test_killed_at_random_moments_it_resumes_to_the_same_result(tmp_path):
     proc.kill()
     proc.wait()
     # 2. SIGKILL in the middle of a checkpoint write (new files written, state.json not yet)
-    proc = _start(out, env={"IIC_TEST_PAUSE": "save:30"})
+    proc = _start(out, pause_in_save=30)
     _wait_for(out / ".paused-save", proc)
     before = _step_of(out)
     proc.kill()

@@ -26,15 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["save", "restore", "exists", "FolderLock"]
 
 
-def _fault_point(where: str, directory: Path) -> None:
-    """Fault-injection hook for the tests: with ``IIC_TEST_PAUSE=<where>:<seconds>`` set, touch
-    ``directory/.paused-<where>`` and sleep here, so a test can kill the process at this point."""
-    spec = os.environ.get("IIC_TEST_PAUSE", "")
-    if spec.partition(":")[0] == where:
-        (Path(directory) / f".paused-{where}").touch()
-        time.sleep(float(spec.partition(":")[2] or 1))
-
-
 class FolderLock:
     """An exclusive lock on a checkpoint folder (``.lock``, ``fcntl.flock``) while a fit writes it.
 
@@ -99,7 +90,6 @@ def save(trainer: "IICTrainer", directory: str | os.PathLike) -> Path:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         _tf_checkpoint(trainer).write(str(directory / name))
-        _fault_point("save", directory)
         state = {"format": 2, "checkpoint": name, "step": step,
                  "config": trainer.config.to_dict(), "history": trainer.history,
                  "wall_time": trainer.wall_time, "eval_time": trainer.eval_time}
