@@ -8,8 +8,8 @@
 Every conv is followed by BatchNorm and ReLU. No pooling: the only step below the input
 resolution is the stride-2 conv, and the heads' logits are upsampled back, as the
 official segmentation networks do (``F.interpolate`` of their output to the input size).
-The dilated convs give each output pixel a receptive field of 39 x 39 input pixels,
-enough to see a stroke's neighbourhood without any pooling.
+The dilated convs give each output pixel of the trunk a receptive field of 37 x 37 input
+pixels (:data:`RECEPTIVE_FIELD`), enough to see a stroke's neighbourhood without pooling.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from keras import layers
 
 __all__ = ["create_segmentation_model", "RECEPTIVE_FIELD"]
 
-#: Input pixels seen by one output pixel (3 + 2 + 2*(2 * (1 + 2 + 4 + 1)) * ... computed in the test).
-RECEPTIVE_FIELD = 39
+#: Side of the input window one trunk output sees: 3 (c1), + 2 (c2, stride 2), then each
+#: 3x3 conv of dilation d at stride 2 adds 2 * 2 * d: 5 + 4 * (1 + 2 + 4 + 1) = 37.
+RECEPTIVE_FIELD = 3 + 2 + 4 * (1 + 2 + 4 + 1)
 
 
 def _conv(x, filters: int, stride: int = 1, dilation: int = 1, name: str = ""):
