@@ -10,20 +10,32 @@ and stays in [0, 1].
 The geometric transforms (rotation, distortion) resample the image with
 bilinear interpolation through one projective-transform op per call; pixels
 from outside the image are black (0).
+
+A transform is declared once, in :class:`AugmentConfig`: its fields, each made
+with :func:`knob` (the transform it belongs to, the value that turns it off,
+its valid range, its slider, its command-line alias), and one method marked
+with :func:`transform` that applies it. :data:`TRANSFORMS`, ``only`` /
+``without``, the range checks, the command line's ``--view-*`` options, the
+widget's sliders and :func:`compose` all read that declaration.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
-from typing import ClassVar, Union
+from typing import Any, Callable, NamedTuple, Union
 
 import tensorflow as tf
 
 __all__ = [
     "AugmentConfig",
     "TRANSFORMS",
+    "Transform",
+    "knob",
+    "transform",
+    "slider_ranges",
     "rotate",
     "distort",
     "binarize",
@@ -35,10 +47,6 @@ __all__ = [
 ]
 
 Seed = Union[int, tf.Tensor]
-
-#: The transforms the book names, in the order :func:`compose` applies them.
-TRANSFORMS = ("rotation", "distortion", "intensity", "binarization", "noise", "erasing", "band")
-
 
 def _seed(seed: Seed) -> tf.Tensor:
     """A stateless seed tensor of shape (2,) from an int or a (2,) tensor."""
@@ -54,11 +62,6 @@ def _split(seed: Seed, n: int) -> list[tf.Tensor]:
     """n independent stateless seeds derived from one."""
     seeds = tf.random.experimental.stateless_split(_seed(seed), num=n)
     return [seeds[i] for i in range(n)]
-
-
-def _setting(default, help: str, *aliases: str):
-    """An AugmentConfig field with its help line (and short options) for the command line."""
-    return dataclasses.field(default=default, metadata={"help": help, "aliases": aliases})
 
 
 def _check_images(x: tf.Tensor) -> tf.Tensor:
@@ -265,74 +268,202 @@ def _black_out(x: tf.Tensor, size: float, p: float, seed: Seed, whole_rows: bool
     return _apply_with_probability(x, erased, p, s_apply)
 
 
+# ------------------------------------------------------------------ declaring a transform
+def knob(default: Any, help: str, *aliases: str, transform: str, off: Any = None,
+         valid: tuple[float, float] = (0.0, math.inf),
+         slider: tuple[float, float, float, str] | None = None) -> Any:
+    """An :class:`AugmentConfig` field: one strength of one transform, and all that reads it.
+
+    help: one line (the ``--view-NAME`` option's help). aliases: short
+    options besides ``--view-NAME`` (``"--erase"``). transform: the name of
+    the transform it belongs to. off: the value that turns the transform off
+    (None: this knob alone does not; ``without(transform)`` sets every knob
+    that has one). valid: the (low, high) range ``__post_init__`` enforces,
+    ends included; (0, 1) is a probability, (0, inf) any finite number >= 0;
+    a pair-valued knob (a zoom range) must be (a, b) with low < a <= b <= high.
+    slider: (min, max, step, label) of its widget slider (None: no slider).
+    """
+    metadata = {"help": help, "aliases": aliases, "transform": transform, "off": off,
+                "valid": valid, "slider": slider}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def transform(stream: int) -> Callable:
+    """Mark an :class:`AugmentConfig` method ``NAME(self, x, seed) -> x`` as transform NAME.
+
+    The method applies the transform with the config's knobs of that name.
+    stream: which random stream of :func:`compose`'s seed it draws from, one
+    number per transform, never reused: 0-4 are the five parts of one split of
+    the seed (the first five transforms); a transform added later takes the
+    next free number >= 6, which is folded into the seed, so the streams of the
+    others stay as they were.
+    """
+    def mark(method: Callable) -> Callable:
+        method.stream = stream
+        return method
+
+    return mark
+
+
+class Transform(NamedTuple):
+    """A transform as :class:`AugmentConfig` declares it (see :func:`knob`, :func:`transform`)."""
+
+    name: str
+    stream: int
+    knobs: tuple[str, ...]
+    off: dict[str, Any]
+    apply: Callable
+
+
+#: Streams below this are the parts of one split of the seed; the others are folded in.
+_SPLIT = 5
+
+
+@functools.cache
+def _transforms(config_class: type) -> tuple[Transform, ...]:
+    """The transforms a config class declares, in the order of their first knob."""
+    knobs: dict[str, list[dataclasses.Field]] = {}
+    for f in dataclasses.fields(config_class):
+        if "transform" not in f.metadata:
+            raise TypeError(f"{config_class.__name__}.{f.name} is not a knob(...) of a transform")
+        knobs.setdefault(f.metadata["transform"], []).append(f)
+    marked = {name for name in dir(config_class) if hasattr(getattr(config_class, name), "stream")}
+    if marked != set(knobs):
+        raise TypeError(f"{config_class.__name__}: every transform needs knobs and one @transform "
+                        f"method of its name; knobs name {sorted(knobs)}, methods {sorted(marked)}")
+    result = []
+    for name, fields in knobs.items():
+        off = {f.name: f.metadata["off"] for f in fields if f.metadata["off"] is not None}
+        if not off:
+            raise TypeError(f"{config_class.__name__}: transform {name!r} has no knob that turns "
+                            "it off; give one knob(..., off=VALUE)")
+        result.append(Transform(name, getattr(config_class, name).stream,
+                                tuple(f.name for f in fields), off, getattr(config_class, name)))
+    streams = [t.stream for t in result]
+    if len(set(streams)) != len(streams) or _SPLIT in streams:
+        raise TypeError(f"{config_class.__name__}: each transform needs a stream of its own "
+                        f"(not {_SPLIT}); got {dict(zip(knobs, streams))}")
+    return tuple(result)
+
+
+def slider_ranges(config_class: type | None = None) -> dict[str, tuple[float, float, float, str]]:
+    """``{knob: (min, max, step, label)}`` of every knob with a slider, in field order."""
+    return {f.name: f.metadata["slider"] for f in dataclasses.fields(config_class or AugmentConfig)
+            if f.metadata.get("slider")}
+
+
+def _check_knob(f: dataclasses.Field, value: Any) -> None:
+    lo, hi = f.metadata["valid"]
+    if isinstance(f.default, tuple):
+        if len(value) != 2 or not lo < value[0] <= value[1] <= hi:
+            top = "" if math.isinf(hi) else f" <= {hi:g}"
+            raise ValueError(f"{f.name} must be (low, high) with {lo:g} < low <= high{top}; "
+                             f"got {value}")
+    elif (lo, hi) == (0.0, 1.0):
+        _check_probability(f.name, value)
+    elif (lo, hi) == (0.0, math.inf):
+        _check_non_negative(f.name, value)
+    elif not lo <= value <= hi:
+        raise ValueError(f"{f.name} must lie in [{lo:g}, {hi:g}]; got {value}")
+
+
+# ------------------------------------------------------------------ the config
 @dataclass(frozen=True)
 class AugmentConfig:
     """Every augmentation strength in one place; ``compose(x, config, seed)`` applies them.
 
-    Each transform has a setting that turns it off (noted below), so an
-    ablation is a config change: ``AugmentConfig.fast().only("rotation")``. The defaults of
-    the class are the fast recipe's view; name it ``AugmentConfig.fast()`` where it matters.
+    Each field is a :func:`knob` of one transform (its help line says what it
+    does); each transform is a method of its name that :func:`compose` calls
+    in the order of :data:`TRANSFORMS`. Every transform has a knob that turns
+    it off, so an ablation is a config change:
+    ``AugmentConfig.fast().only("rotation")``. The defaults of the class are the
+    fast recipe's view; name it ``AugmentConfig.fast()`` where it matters.
 
-    rotation: ``max_degrees`` (0 = off), applied with probability ``rotate_p``.
-    distortion: zoom in ``scale`` ((1, 1) = off), ``shear``, ``shift`` pixels.
-    intensity: ``brightness`` and ``contrast`` jitter (both 0 = off).
-    binarization: with probability ``binarize_p`` (0 = off) at ``threshold``.
-    noise: Gaussian ``noise_stddev`` with probability ``noise_p`` (0 = off).
-    erasing: a black rectangle of side up to ``erase_size`` pixels, with
-    probability ``erase_p`` (0 = off).
-    band: a black band across the image, up to ``band_height`` pixels high,
-    with probability ``band_p`` (0 = off).
+    A new transform is its knobs and its method, here or in a subclass; give
+    its knobs defaults that leave it off, so that stored views keep their meaning.
     """
 
-    max_degrees: float = _setting(25.0, "largest rotation, in degrees (0: no rotation)")
-    rotate_p: float = _setting(0.5, "probability that an image is rotated")
-    scale: tuple[float, float] = _setting((1.0, 1.5), "zoom range (LOW HIGH; 1 1: no zoom)",
-                                          "--scale")
-    shear: float = _setting(0.0, "largest shear of the affine distortion")
-    shift: float = _setting(3.0, "largest shift, in pixels", "--shift")
-    brightness: float = _setting(0.1, "largest brightness change (0: off)")
-    contrast: float = _setting(0.2, "largest relative contrast change (0: off)")
-    threshold: float = _setting(0.5, "binarisation threshold")
-    binarize_p: float = _setting(0.0, "probability that an image is binarised")
-    noise_stddev: float = _setting(0.1, "standard deviation of the Gaussian noise")
-    noise_p: float = _setting(0.0, "probability that an image gets noise")
-    erase_p: float = _setting(0.0, "probability of random erasing (cutout)", "--erase")
-    erase_size: float = _setting(12.0, "largest side of the erased rectangle, in pixels",
-                                 "--erase-size")
-    band_p: float = _setting(0.0, "probability of a black band across the image", "--band")
-    band_height: float = _setting(6.0, "largest height of the black band, in pixels",
-                                  "--band-height")
-
-    _OFF: ClassVar[dict[str, dict]] = {
-        "rotation": {"max_degrees": 0.0},
-        "distortion": {"scale": (1.0, 1.0), "shear": 0.0, "shift": 0.0},
-        "intensity": {"brightness": 0.0, "contrast": 0.0},
-        "binarization": {"binarize_p": 0.0},
-        "noise": {"noise_p": 0.0},
-        "erasing": {"erase_p": 0.0},
-        "band": {"band_p": 0.0},
-    }
+    max_degrees: float = knob(25.0, "largest rotation, in degrees (0: no rotation)",
+                              transform="rotation", off=0.0,
+                              slider=(0.0, 90.0, 1.0, "rotation (max degrees)"))
+    rotate_p: float = knob(0.5, "probability that an image is rotated", transform="rotation",
+                           valid=(0.0, 1.0), slider=(0.0, 1.0, 0.05, "rotation probability"))
+    scale: tuple[float, float] = knob((1.0, 1.5), "zoom range (LOW HIGH; 1 1: no zoom)", "--scale",
+                                      transform="distortion", off=(1.0, 1.0),
+                                      slider=(0.5, 1.5, 0.05, "zoom range"))
+    shear: float = knob(0.0, "largest shear of the affine distortion", transform="distortion",
+                        off=0.0, slider=(0.0, 0.5, 0.05, "shear"))
+    shift: float = knob(3.0, "largest shift, in pixels", "--shift", transform="distortion", off=0.0,
+                        slider=(0.0, 8.0, 0.5, "shift (pixels)"))
+    brightness: float = knob(0.1, "largest brightness change (0: off)", transform="intensity",
+                             off=0.0, slider=(0.0, 0.5, 0.05, "brightness jitter"))
+    contrast: float = knob(0.2, "largest relative contrast change (0: off)", transform="intensity",
+                           off=0.0, valid=(0.0, 1.0), slider=(0.0, 1.0, 0.05, "contrast jitter"))
+    threshold: float = knob(0.5, "binarisation threshold", transform="binarization",
+                            valid=(0.0, 1.0), slider=(0.0, 1.0, 0.05, "binarisation threshold"))
+    binarize_p: float = knob(0.0, "probability that an image is binarised", transform="binarization",
+                             off=0.0, valid=(0.0, 1.0),
+                             slider=(0.0, 1.0, 0.05, "binarisation probability"))
+    noise_stddev: float = knob(0.1, "standard deviation of the Gaussian noise", transform="noise",
+                               slider=(0.0, 0.5, 0.01, "noise std"))
+    noise_p: float = knob(0.0, "probability that an image gets noise", transform="noise", off=0.0,
+                          valid=(0.0, 1.0), slider=(0.0, 1.0, 0.05, "noise probability"))
+    erase_p: float = knob(0.0, "probability of random erasing (cutout)", "--erase",
+                          transform="erasing", off=0.0, valid=(0.0, 1.0),
+                          slider=(0.0, 1.0, 0.05, "erasing probability"))
+    erase_size: float = knob(12.0, "largest side of the erased rectangle, in pixels", "--erase-size",
+                             transform="erasing", slider=(0.0, 20.0, 1.0, "erased side (pixels)"))
+    band_p: float = knob(0.0, "probability of a black band across the image", "--band",
+                         transform="band", off=0.0, valid=(0.0, 1.0),
+                         slider=(0.0, 1.0, 0.05, "band probability"))
+    band_height: float = knob(6.0, "largest height of the black band, in pixels", "--band-height",
+                              transform="band", slider=(0.0, 20.0, 1.0, "band height (pixels)"))
 
     def __post_init__(self) -> None:
         # Validate eagerly so a bad config fails where it is written.
-        _check_non_negative("max_degrees", self.max_degrees)
-        _check_probability("rotate_p", self.rotate_p)
-        if len(self.scale) != 2 or not 0 < self.scale[0] <= self.scale[1]:
-            raise ValueError(f"scale must be (low, high) with 0 < low <= high; got {self.scale}")
-        _check_non_negative("shear", self.shear)
-        _check_non_negative("shift", self.shift)
-        _check_non_negative("brightness", self.brightness)
-        _check_probability("contrast", self.contrast)
-        _check_probability("threshold", self.threshold)
-        _check_probability("binarize_p", self.binarize_p)
-        _check_non_negative("noise_stddev", self.noise_stddev)
-        _check_probability("noise_p", self.noise_p)
-        _check_probability("erase_p", self.erase_p)
-        _check_non_negative("erase_size", self.erase_size)
-        _check_probability("band_p", self.band_p)
-        _check_non_negative("band_height", self.band_height)
-        object.__setattr__(self, "scale", tuple(float(s) for s in self.scale))
+        _transforms(type(self))  # and a subclass's declaration where it is first used
+        for f in dataclasses.fields(self):
+            _check_knob(f, getattr(self, f.name))
+            if isinstance(f.default, tuple):
+                object.__setattr__(self, f.name, tuple(float(v) for v in getattr(self, f.name)))
 
+    # --------------------------------------------------------- the transforms, in order
+    @transform(stream=0)
+    def rotation(self, x: tf.Tensor, seed: Seed) -> tf.Tensor:
+        """:func:`rotate` by up to ``max_degrees`` with probability ``rotate_p``."""
+        return rotate(x, self.max_degrees, seed, p=self.rotate_p)
+
+    @transform(stream=1)
+    def distortion(self, x: tf.Tensor, seed: Seed) -> tf.Tensor:
+        """:func:`distort`: zoom in ``scale``, ``shear``, ``shift`` pixels."""
+        return distort(x, self.scale, self.shear, self.shift, seed)
+
+    @transform(stream=2)
+    def intensity(self, x: tf.Tensor, seed: Seed) -> tf.Tensor:
+        """:func:`adjust_intensity` by ``brightness`` and ``contrast``."""
+        return adjust_intensity(x, self.brightness, self.contrast, seed)
+
+    @transform(stream=3)
+    def binarization(self, x: tf.Tensor, seed: Seed) -> tf.Tensor:
+        """:func:`binarize` at ``threshold`` with probability ``binarize_p``."""
+        return binarize(x, self.threshold, self.binarize_p, seed)
+
+    @transform(stream=4)
+    def noise(self, x: tf.Tensor, seed: Seed) -> tf.Tensor:
+        """:func:`add_noise` of std ``noise_stddev`` with probability ``noise_p``."""
+        return add_noise(x, self.noise_stddev, self.noise_p, seed)
+
+    @transform(stream=6)
+    def erasing(self, x: tf.Tensor, seed: Seed) -> tf.Tensor:
+        """:func:`erase` a rectangle of side up to ``erase_size`` with probability ``erase_p``."""
+        return erase(x, self.erase_size, self.erase_p, seed)
+
+    @transform(stream=7)
+    def band(self, x: tf.Tensor, seed: Seed) -> tf.Tensor:
+        """:func:`hide_band` up to ``band_height`` rows high with probability ``band_p``."""
+        return hide_band(x, self.band_height, self.band_p, seed)
+
+    # --------------------------------------------------------- named views
     @classmethod
     def fast(cls, erase_p: float = 0.0) -> "AugmentConfig":
         """The fast recipe's view (the defaults of this class), by name.
@@ -365,55 +496,63 @@ class AugmentConfig:
     def none(cls) -> "AugmentConfig":
         """The identity: every transform off."""
         cfg = cls()
-        for name in TRANSFORMS:
+        for name in cls.transforms():
             cfg = cfg.without(name)
         return cfg
 
+    # --------------------------------------------------------- ablations
+    @classmethod
+    def transforms(cls) -> tuple[str, ...]:
+        """The names of the transforms, in the order :func:`compose` applies them."""
+        return tuple(t.name for t in _transforms(cls))
+
+    def _transform(self, name: str) -> Transform:
+        for t in _transforms(type(self)):
+            if t.name == name:
+                return t
+        raise ValueError(f"unknown transform {name!r}; choose one of {self.transforms()}")
+
     def without(self, name: str) -> "AugmentConfig":
         """This config with transform ``name`` (one of TRANSFORMS) turned off."""
-        if name not in self._OFF:
-            raise ValueError(f"unknown transform {name!r}; choose one of {TRANSFORMS}")
-        return dataclasses.replace(self, **self._OFF[name])
+        return dataclasses.replace(self, **self._transform(name).off)
 
     def only(self, name: str) -> "AugmentConfig":
         """This config with every transform but ``name`` turned off."""
-        if name not in self._OFF:
-            raise ValueError(f"unknown transform {name!r}; choose one of {TRANSFORMS}")
+        self._transform(name)
         cfg = self
-        for other in TRANSFORMS:
+        for other in self.transforms():
             if other != name:
                 cfg = cfg.without(other)
         return cfg
 
+    # --------------------------------------------------------- JSON
     def to_dict(self) -> dict:
         """Plain-JSON form (for result files and checkpoints)."""
-        d = dataclasses.asdict(self)
-        d["scale"] = list(d["scale"])
-        return d
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
     @classmethod
     def from_dict(cls, d: dict) -> "AugmentConfig":
-        """Inverse of :meth:`to_dict`."""
-        d = dict(d)
-        if "scale" in d:
-            d["scale"] = tuple(d["scale"])
+        """Inverse of :meth:`to_dict`; a knob missing from ``d`` (saved before it existed) takes
+        its default."""
         return cls(**d)
 
 
-def compose(x: tf.Tensor, config: AugmentConfig, seed: Seed) -> tf.Tensor:
-    """Apply every transform of ``config`` in TRANSFORMS order with independent seeds.
+#: The transforms the book names, in the order :func:`compose` applies them.
+TRANSFORMS = AugmentConfig.transforms()
 
-    x: (batch, H, W, 1) floats in [0, 1]. Returns the augmented batch, same
-    shape and dtype, in [0, 1]. ``compose(x, AugmentConfig.none(), s)`` is x.
+
+def compose(x: tf.Tensor, config: AugmentConfig, seed: Seed) -> tf.Tensor:
+    """Apply every transform of ``config`` in TRANSFORMS order, each with a stream of its own.
+
+    A transform's stream (:func:`transform`) is part ``stream`` of one
+    five-way split of the seed, or for streams >= 6 the seed with ``stream``
+    folded in. x: (batch, H, W, 1) floats in [0, 1]. Returns the augmented
+    batch, same shape and dtype, in [0, 1]. ``compose(x, AugmentConfig.none(),
+    s)`` is x.
     """
-    s_rot, s_dist, s_int, s_bin, s_noise = _split(seed, 5)
-    x = rotate(x, config.max_degrees, s_rot, p=config.rotate_p)
-    x = distort(x, config.scale, config.shear, config.shift, s_dist)
-    x = adjust_intensity(x, config.brightness, config.contrast, s_int)
-    x = binarize(x, config.threshold, config.binarize_p, s_bin)
-    x = add_noise(x, config.noise_stddev, config.noise_p, s_noise)
-    # Erasing came later; its seed is folded in so the streams above are unchanged.
-    s_erase = tf.random.experimental.stateless_fold_in(_seed(seed), 6)
-    x = erase(x, config.erase_size, config.erase_p, s_erase)
-    s_band = tf.random.experimental.stateless_fold_in(_seed(seed), 7)  # the same, for the band
-    return hide_band(x, config.band_height, config.band_p, s_band)
+    split = _split(seed, _SPLIT)
+    for t in _transforms(type(config)):
+        stream = (split[t.stream] if t.stream < _SPLIT
+                  else tf.random.experimental.stateless_fold_in(_seed(seed), t.stream))
+        x = t.apply(config, x, stream)
+    return x

@@ -51,7 +51,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from . import plots
-from .augment import AugmentConfig
+from .augment import AugmentConfig, slider_ranges
 from .information import entropy
 
 __all__ = [
@@ -175,30 +175,18 @@ def entropy_widget(k: int = 10, temperature: float = 1.0) -> widgets.VBox:
 
 # ----------------------------------------------------------------- augmentations
 
-#: Slider range (min, max, step) and label for each AugmentConfig field.
-SLIDER_RANGES: dict[str, tuple[float, float, float, str]] = {
-    "max_degrees": (0.0, 90.0, 1.0, "rotation (max degrees)"),
-    "rotate_p": (0.0, 1.0, 0.05, "rotation probability"),
-    "scale": (0.5, 1.5, 0.05, "zoom range"),
-    "shear": (0.0, 0.5, 0.05, "shear"),
-    "shift": (0.0, 8.0, 0.5, "shift (pixels)"),
-    "brightness": (0.0, 0.5, 0.05, "brightness jitter"),
-    "contrast": (0.0, 1.0, 0.05, "contrast jitter"),
-    "threshold": (0.0, 1.0, 0.05, "binarisation threshold"),
-    "binarize_p": (0.0, 1.0, 0.05, "binarisation probability"),
-    "noise_stddev": (0.0, 0.5, 0.01, "noise std"),
-    "noise_p": (0.0, 1.0, 0.05, "noise probability"),
-    "erase_p": (0.0, 1.0, 0.05, "erasing probability"),
-    "erase_size": (0.0, 20.0, 1.0, "erased side (pixels)"),
-}
+#: Slider range (min, max, step) and label of each AugmentConfig knob that has a slider
+#: (its ``slider=``; :func:`iic_tutorial.augment.slider_ranges`).
+SLIDER_RANGES: dict[str, tuple[float, float, float, str]] = slider_ranges(AugmentConfig)
 
 
-def _check_slider_value(name: str, value) -> None:
-    lo, hi, _, label = SLIDER_RANGES[name]
-    values = tuple(value) if name == "scale" else (value,)
-    if name == "scale" and (len(values) != 2 or values[0] > values[1]):
+def _check_slider_value(ranges: Mapping, name: str, value) -> None:
+    lo, hi, _, label = ranges[name]
+    pair = isinstance(value, (tuple, list))
+    values = tuple(value) if pair else (value,)
+    if pair and (len(values) != 2 or values[0] > values[1]):
         raise ValueError(
-            f"scale ({label}) must be a pair (low, high) with low <= high; got {value!r}"
+            f"{name} ({label}) must be a pair (low, high) with low <= high; got {value!r}"
         )
     for v in values:
         if not (isinstance(v, (int, float, np.floating, np.integer)) and lo <= v <= hi):
@@ -210,19 +198,21 @@ def _check_slider_value(name: str, value) -> None:
 def config_from_sliders(base: AugmentConfig | None = None, **values) -> AugmentConfig:
     """The AugmentConfig that slider values describe; unnamed fields come from ``base``.
 
-    ``values``: AugmentConfig field names (the keys of :data:`SLIDER_RANGES`)
-    -> slider values, e.g. ``config_from_sliders(max_degrees=30,
-    noise_p=0.5)``; ``scale`` is a (low, high) pair. ``base`` defaults to
-    ``AugmentConfig.article()``. A value outside its slider range or an
-    unknown name raises ValueError.
+    ``values``: knob names (the keys of :data:`SLIDER_RANGES`, or of
+    ``slider_ranges(type(base))``) -> slider values, e.g.
+    ``config_from_sliders(max_degrees=30, noise_p=0.5)``; ``scale`` is a
+    (low, high) pair. ``base`` defaults to ``AugmentConfig.article()``. A
+    value outside its slider range or an unknown name raises ValueError.
     """
     base = AugmentConfig.article() if base is None else base
-    unknown = sorted(set(values) - set(SLIDER_RANGES))
+    ranges = slider_ranges(type(base))
+    unknown = sorted(set(values) - set(ranges))
     if unknown:
-        raise ValueError(f"unknown slider(s) {unknown}; choose from {sorted(SLIDER_RANGES)}")
+        raise ValueError(f"unknown slider(s) {unknown}; choose from {sorted(ranges)}")
     for name, value in values.items():
-        _check_slider_value(name, value)
-    fields = {name: (tuple(float(v) for v in value) if name == "scale" else float(value))
+        _check_slider_value(ranges, name, value)
+    fields = {name: (tuple(float(v) for v in value) if isinstance(value, (tuple, list))
+                     else float(value))
               for name, value in values.items()}
     return dataclasses.replace(base, **fields)
 
@@ -248,44 +238,48 @@ def augmentation_widget(
     """One slider per augmentation strength, previewing two views of n digits.
 
     ``x``: digits (m, 28, 28[, 1]); the first ``n`` are shown. Sliders start
-    at ``base`` (default ``AugmentConfig.article()``) and cover
-    :data:`SLIDER_RANGES`; "new views" draws fresh random transforms.
-    ``.controls`` maps field names (and "resample") to controls;
-    :func:`config_from_sliders` turns their values into the config shown,
-    which is also kept in ``box.config``. The zoom range slider shows its
-    value in an HTML label of its own, ``box.scale_readout`` (the slider's
-    built-in readout of a range is wider than its box).
+    at ``base`` (default ``AugmentConfig.article()``) and cover every knob of
+    its class that has a slider (:data:`SLIDER_RANGES` for AugmentConfig);
+    "new views" draws fresh random transforms. ``.controls`` maps knob names
+    (and "resample") to controls; :func:`config_from_sliders` turns their
+    values into the config shown, which is also kept in ``box.config``. A
+    range slider (the zoom) shows its value in an HTML label of its own,
+    ``box.scale_readout`` for the zoom (the slider's built-in readout of a
+    range is wider than its box).
     """
     base = AugmentConfig.article() if base is None else base
+    ranges = slider_ranges(type(base))
     images = np.asarray(x)[:n]
     controls: dict = {}
-    for name, (lo, hi, step, label) in SLIDER_RANGES.items():
+    range_readouts: dict = {}
+    for name, (lo, hi, step, label) in ranges.items():
         value = getattr(base, name)
-        _check_slider_value(name, value)  # a base outside the sliders' range is an error
-        if name == "scale":
+        _check_slider_value(ranges, name, value)  # a base outside the sliders' range is an error
+        if isinstance(value, tuple):
             # the built-in readout of a range ("0.90 - 1.10") is wider than its box
             controls[name] = widgets.FloatRangeSlider(
                 value=value, min=lo, max=hi, step=step, description=label,
                 continuous_update=False, readout=False, style=_WIDE,
                 layout=widgets.Layout(width="210px"))
+            range_readouts[name] = widgets.HTML(_range_text(value),
+                                                layout=widgets.Layout(width="90px"))
         else:
             controls[name] = widgets.FloatSlider(value=value, min=lo, max=hi, step=step,
                                                  description=label, continuous_update=False,
                                                  style=_WIDE)
-    scale_readout = widgets.HTML(_range_text(base.scale),
-                                 layout=widgets.Layout(width="90px"))
     resample = widgets.Button(description="new views")
     state = {"seed": seed}
     image = _image(plots.figure_to_png(augmentation_figure(images, base, seed), close=True))
     readout = widgets.HTML()
 
     def current() -> AugmentConfig:
-        return config_from_sliders(base, **{name: controls[name].value for name in SLIDER_RANGES})
+        return config_from_sliders(base, **{name: controls[name].value for name in ranges})
 
     def update(change=None) -> None:
         config = current()
         box.config = config
-        scale_readout.value = _range_text(config.scale)
+        for name, text in range_readouts.items():
+            text.value = _range_text(getattr(config, name))
         image.value = plots.figure_to_png(augmentation_figure(images, config, state["seed"]),
                                           close=True)
         readout.value = f"<code>seed {state['seed']}</code>"
@@ -294,7 +288,7 @@ def augmentation_widget(
         state["seed"] += 2
         update()
 
-    sliders = [widgets.HBox([control, scale_readout]) if name == "scale" else control
+    sliders = [widgets.HBox([control, range_readouts[name]]) if name in range_readouts else control
                for name, control in controls.items()]
     half = (len(sliders) + 1) // 2
     columns = widgets.HBox([widgets.VBox(sliders[:half]), widgets.VBox(sliders[half:])])
@@ -304,7 +298,7 @@ def augmentation_widget(
     controls["resample"] = resample
     box = _box([columns, widgets.HBox([resample, readout]), image], controls, image, readout)
     box.config = base
-    box.scale_readout = scale_readout
+    box.scale_readout = range_readouts.get("scale")
     readout.value = f"<code>seed {seed}</code>"
     return box
 

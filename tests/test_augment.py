@@ -1,3 +1,4 @@
+import argparse
 import dataclasses
 
 import numpy as np
@@ -14,8 +15,13 @@ from iic_tutorial.augment import (
     distort,
     erase,
     hide_band,
+    knob,
     rotate,
+    slider_ranges,
+    transform,
 )
+from iic_tutorial.training import TrainConfig
+from iic_tutorial.training.config import add_config_arguments, config_from_args
 
 
 @pytest.fixture(scope="module")
@@ -222,3 +228,78 @@ def test_band_probability_identity_and_the_streams_before_it(x):
 def test_bad_erase_settings_say_what_is_wrong(kwargs, message):
     with pytest.raises(ValueError, match=message):
         AugmentConfig(**kwargs)
+
+
+@dataclasses.dataclass(frozen=True)
+class WithFlip(AugmentConfig):
+    """A transform declared in one place: its knob and its method."""
+
+    flip_p: float = knob(0.0, "probability that an image is mirrored left to right", "--flip",
+                         transform="flip", off=0.0, valid=(0.0, 1.0),
+                         slider=(0.0, 1.0, 0.05, "flip probability"))
+
+    @transform(stream=8)
+    def flip(self, x, seed):
+        mirrored = tf.random.stateless_uniform([tf.shape(x)[0], 1, 1, 1], seed) < self.flip_p
+        return tf.where(mirrored, x[:, :, ::-1], x)
+
+
+def test_a_new_transform_is_one_declaration(x):
+    # the list of transforms, ablations, validation and compose
+    assert WithFlip.transforms() == TRANSFORMS + ("flip",)
+    assert WithFlip.fast().only("flip") == WithFlip.none() and WithFlip.none().flip_p == 0.0
+    assert WithFlip(flip_p=1.0).without("flip") == WithFlip.fast()
+    assert WithFlip(flip_p=1.0).only("flip") == dataclasses.replace(WithFlip.none(), flip_p=1.0)
+    with pytest.raises(ValueError, match=r"flip_p is a probability and must lie in \[0, 1\]"):
+        WithFlip(flip_p=2.0)
+    mirrored = compose(x, WithFlip(flip_p=1.0), seed=3).numpy()
+    np.testing.assert_array_equal(mirrored, compose(x, AugmentConfig.fast(), seed=3).numpy()[:, :, ::-1])
+    # the command line: --view-flip-p, its alias, --only flip; and describe() in words
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser, view_class=WithFlip)
+    assert "--view-flip-p" in parser.format_help() and "mirrored left to right" in parser.format_help()
+    config = config_from_args(parser.parse_args(["--recipe", "fast", "--flip", "0.5"]), view_class=WithFlip)
+    assert config.view == WithFlip(flip_p=0.5) and config.describe() == "fast (view: flip_p=0.5)"
+    only = config_from_args(parser.parse_args(["--only", "rotation"]), view_class=WithFlip)
+    assert only.view == WithFlip.fast().only("rotation") and only.describe() == "fast (view=fast, rotation only)"
+    assert TrainConfig.fast().describe() == "fast"
+    # the slider of the augmentation widget
+    assert slider_ranges(WithFlip)["flip_p"] == (0.0, 1.0, 0.05, "flip probability")
+    widgets = pytest.importorskip("iic_tutorial.widgets")
+    box = widgets.augmentation_widget(x.numpy()[:2], base=WithFlip(), n=2)
+    assert "flip_p" in box.controls
+    box.controls["flip_p"].value = 1.0
+    assert box.config == WithFlip(flip_p=1.0)
+
+
+def test_each_transform_has_an_off_value_a_slider_an_option_and_a_method(x):
+    fields = dataclasses.fields(AugmentConfig)
+    assert {f.metadata["transform"] for f in fields} == set(TRANSFORMS)
+    assert set(slider_ranges()) == {f.name for f in fields}  # the band's included
+    for name in TRANSFORMS:
+        assert callable(getattr(AugmentConfig, name))
+        np.testing.assert_array_equal(compose(x, ALL_ON.only(name).without(name), seed=1).numpy(), x.numpy())
+    help_text = argparse.ArgumentParser()
+    add_config_arguments(help_text)
+    for f in fields:
+        assert f"--view-{f.name.replace('_', '-')}" in help_text.format_help()
+
+
+def test_a_transform_without_an_off_value_or_a_method_is_refused():
+    @dataclasses.dataclass(frozen=True)
+    class NoOff(AugmentConfig):
+        blur_radius: float = knob(0.0, "blur", transform="blur")
+
+        @transform(stream=9)
+        def blur(self, x, seed):
+            return x
+
+    with pytest.raises(TypeError, match="transform 'blur' has no knob that turns it off"):
+        NoOff()
+
+    @dataclasses.dataclass(frozen=True)
+    class NoMethod(AugmentConfig):
+        blur_p: float = knob(0.0, "blur", transform="blur", off=0.0)
+
+    with pytest.raises(TypeError, match=r"knobs name .*'blur'.* methods"):
+        NoMethod()

@@ -89,8 +89,10 @@ def test_config_from_sliders_maps_fields():
     assert cfg.binarize_p == article.binarize_p and cfg.rotate_p == article.rotate_p  # from base
     none = widgets.config_from_sliders(base=AugmentConfig.none(), binarize_p=1.0)
     assert none == dataclasses.replace(AugmentConfig.none(), binarize_p=1.0)
-    # every slider field is a real AugmentConfig field
-    assert set(widgets.SLIDER_RANGES) <= set(AugmentConfig.__dataclass_fields__)
+    # every knob of AugmentConfig has its slider, the band's too
+    assert set(widgets.SLIDER_RANGES) == set(AugmentConfig.__dataclass_fields__)
+    banded = widgets.config_from_sliders(band_p=0.5, band_height=8)
+    assert banded.band_p == 0.5 and banded.band_height == 8.0
 
 
 @pytest.mark.parametrize("values, match", [

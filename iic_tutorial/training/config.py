@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ..augment import TRANSFORMS, AugmentConfig
+from ..augment import AugmentConfig
 
 __all__ = ["TrainConfig", "PRECISIONS", "RECIPES", "RECIPE_STEPS", "VIEWS", "VIEWS_X", "add_config_arguments",
            "config_from_args", "setting", "positive_int", "non_negative_float"]
@@ -370,11 +370,12 @@ def _describe_view(name: str, view: AugmentConfig | None, base: AugmentConfig | 
     word = _word_for(VIEWS_X if name == "view_x" else VIEWS, view)
     if word is not None:
         return f"{name}={word}"
+    kind = type(view)  # an AugmentConfig subclass with transforms of its own reads the named views
     for named in ("article", "fast"):
-        for transform in TRANSFORMS:
-            if view == VIEWS[named]().only(transform):
+        for transform in kind.transforms():
+            if view == kind.from_dict(VIEWS[named]().to_dict()).only(transform):
                 return f"{name}={named}, {transform} only"
-    reference = base or AugmentConfig.none()
+    reference = kind.from_dict((base or AugmentConfig.none()).to_dict())
     diffs = [f"{k}={v}" for k, v in view.to_dict().items() if v != reference.to_dict()[k]]
     return f"{name}: {', '.join(diffs)}"
 
@@ -384,17 +385,19 @@ def _flag(f: dataclasses.Field, prefix: str = "") -> str:
     return f.metadata.get("flag") or f"--{prefix}{f.name.replace('_', '-')}"
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, config_class: type = None) -> None:
+def add_config_arguments(parser: argparse.ArgumentParser, config_class: type = None,
+                         view_class: type = None) -> None:
     """Add an option for every :class:`TrainConfig` field (and every view setting) to a parser.
 
     ``config_class``: a TrainConfig subclass with fields of its own (made with
-    :func:`setting`) gets options for them too -- the test of "one edit".
+    :func:`setting`) gets options for them too -- the test of "one edit";
+    ``view_class``: the same for an AugmentConfig subclass with transforms of its own.
 
     Every option defaults to "unset" (the recipe's value). Fields of type bool
     get ``--name`` / ``--no-name``; fields with ``values`` take one of their
-    words; the view's own settings are ``--view-<setting>`` (with the short
-    aliases ``--scale``, ``--shift``, ``--erase``, ``--erase-size``), applied
-    to the view after ``--view`` and ``--only``.
+    words; the view's own settings are ``--view-<setting>`` (and the short
+    aliases its :func:`~iic_tutorial.augment.knob` names, e.g. ``--erase``),
+    applied to the view after ``--view`` and ``--only``.
     """
     names = ", ".join(f"'{n}' ({text})" for n, text in RECIPES.items())
     parser.add_argument("--recipe", choices=tuple(RECIPES), default="fast",
@@ -414,10 +417,11 @@ def add_config_arguments(parser: argparse.ArgumentParser, config_class: type = N
             kwargs["type"] = meta.get("parse") or str
             kwargs["metavar"] = _flag(f).lstrip("-").upper().replace("-", "_")
         group.add_argument(_flag(f), **kwargs)
-    group.add_argument("--only", choices=TRANSFORMS, default=None, dest="view_only",
+    view_class = view_class or AugmentConfig
+    group.add_argument("--only", choices=view_class.transforms(), default=None, dest="view_only",
                        help="keep only this transform of the view (an ablation)")
     views = parser.add_argument_group("the view's own settings (default: the view's)")
-    for f in dataclasses.fields(AugmentConfig):
+    for f in dataclasses.fields(view_class):
         meta = f.metadata
         flags = [f"--view-{f.name.replace('_', '-')}", *meta.get("aliases", ())]
         kwargs = {"default": None, "dest": f"view_{f.name}", "help": meta.get("help", f.name),
@@ -428,14 +432,17 @@ def add_config_arguments(parser: argparse.ArgumentParser, config_class: type = N
         views.add_argument(*flags, **kwargs)
 
 
-def config_from_args(args: argparse.Namespace, config_class: type = None) -> TrainConfig:
+def config_from_args(args: argparse.Namespace, config_class: type = None,
+                     view_class: type = None) -> TrainConfig:
     """The :class:`TrainConfig` the options of :func:`add_config_arguments` describe.
 
     The recipe first, then every option given; the view: ``--view`` (or the
     recipe's), then ``--only``, then its own settings. Raises ValueError (with
-    the reason) for settings that do not fit together.
+    the reason) for settings that do not fit together. ``view_class``: as in
+    :func:`add_config_arguments`; the view is read as one.
     """
     config_class = config_class or TrainConfig
+    view_class = view_class or AugmentConfig
     changes: dict = {}
     for f in dataclasses.fields(config_class):
         value = getattr(args, f"config_{f.name}", None)
@@ -448,12 +455,12 @@ def config_from_args(args: argparse.Namespace, config_class: type = None) -> Tra
         changes[f.name] = value
     config = config_class.named(args.recipe, **changes)
     view = config.view
+    if not isinstance(view, view_class):
+        view = view_class.from_dict(view.to_dict())
     if getattr(args, "view_only", None):
         view = view.only(args.view_only)
-    tweaks = {f.name: getattr(args, f"view_{f.name}") for f in dataclasses.fields(AugmentConfig)
+    tweaks = {f.name: getattr(args, f"view_{f.name}") for f in dataclasses.fields(view_class)
               if getattr(args, f"view_{f.name}", None) is not None}
-    if "scale" in tweaks:
-        tweaks["scale"] = tuple(tweaks["scale"])
     if tweaks:
         view = dataclasses.replace(view, **tweaks)
     return dataclasses.replace(config, view=view) if view != config.view else config
