@@ -31,7 +31,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "information", "losses", "augment", "model", "data", "train", "training", "metrics",
-    "plots", "widgets", "toy", "pretrained", "runs", "selection",
+    "plots", "widgets", "toy", "pretrained", "runs", "selection", "segmentation", "strokes",
 }
 
 

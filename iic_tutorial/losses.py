@@ -116,7 +116,8 @@ def iic_loss_of_joint(P: tf.Tensor, alpha: float = 1.0, eps: float = EPS) -> tf.
     """
     P_i = tf.reduce_sum(P, axis=1, keepdims=True)  # (k, 1)
     P_j = tf.reduce_sum(P, axis=0, keepdims=True)  # (1, k)
-    alpha = tf.cast(alpha, P.dtype)
+    # a Python number straight to P's dtype (through float32 first, 1.7 would be 1.70000005)
+    alpha = tf.cast(alpha, P.dtype) if tf.is_tensor(alpha) else tf.constant(alpha, P.dtype)
 
     def log(t: tf.Tensor) -> tf.Tensor:
         return tf.math.log(tf.maximum(t, eps))

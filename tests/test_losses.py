@@ -82,3 +82,19 @@ def test_negative_alpha_is_rejected():
     with pytest.raises(ValueError, match="alpha must be >= 0"):
         iic_loss(z, z, alpha=-1.0)
 
+
+
+def test_a_python_alpha_keeps_float64_precision():
+    """alpha = 1.7 with a float64 P: the loss to float64 round-off, not float32's."""
+    import tensorflow as tf
+
+    from iic_tutorial.losses import iic_loss_of_joint
+
+    rng = np.random.default_rng(3)
+    P = rng.random((10, 10))
+    P = (P + P.T) / 2
+    P /= P.sum()
+    P_i, P_j = P.sum(1, keepdims=True), P.sum(0, keepdims=True)
+    expected = np.sum(P * (1.7 * np.log(P_i) + 1.7 * np.log(P_j) - np.log(P)))
+    got = float(iic_loss_of_joint(tf.constant(P), 1.7))
+    assert abs(got - expected) <= 1e-14 * abs(expected)
