@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
-from ..runs import atomic_write_text
+from ..runs.files import atomic_write_text
 from .config import TrainConfig
 
 if TYPE_CHECKING:  # pragma: no cover

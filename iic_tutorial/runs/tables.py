@@ -1,0 +1,161 @@
+"""Markdown tables of results (the README, the book's chapters and its Results appendix):
+speed, time to an accuracy, several devices, where it runs; and mean ± std of
+accuracies.
+"""
+
+from __future__ import annotations
+
+from .curves import median_time_to_accuracy, time_to_accuracy
+
+__all__ = [
+    "time_table", "run_processor", "run_cores", "where_it_runs", "distributed_table",
+    "speed_table", "mean_std"
+]
+
+
+def speed_table(result: dict) -> str:
+    """The Markdown table of a ``benchmarks/step_speed.py`` result (README and chapter 7 show it).
+
+    One row per timed train step: seconds per step of 1000 pairs (median of the
+    interleaved rounds), images through the network per second, achieved
+    GFLOP/s and the speed-up over the article's published code in the same run.
+    """
+    lines = ["| train step, 1000 pairs | s/step | images/s | GFLOP/s | vs the article's code |",
+             "|---|---|---|---|---|"]
+    for r in result["rows"]:
+        lines.append(f"| {r['step']} | {r['s_per_step']:.3f} | {r['images_per_s']:.0f} "
+                     f"| {r['gflop_per_s']:.0f} | {r['speedup_vs_article_code']:.2f}x |")
+    return "\n".join(lines)
+
+
+def time_table(runs: list[dict], levels: tuple[float, ...] = (0.975, 0.985, 0.99)) -> str:
+    """A plain-text table of each run's time to every accuracy level, and their median.
+
+    One row per run (its name, final test accuracy, training minutes, then the
+    minutes of training until it first reached each level, "never" if it did
+    not), and a last row of :func:`median_time_to_accuracy` per level ("—"
+    where fewer than half the runs got there). Chapter 11 prints it.
+    """
+    head = f"{'run':<22}{'end':>7}{'train':>9}" + "".join(f"{f'{100 * t:g} %':>10}" for t in levels)
+    rows = [head]
+
+    def minutes(seconds, missing):
+        return f"{missing if seconds is None else f'{seconds / 60:.1f} min':>10}"
+
+    for r in runs:
+        rows.append(f"{r['name']:<22}{100 * r['test_accuracy']:>7.2f}{r['wall_time_s'] / 60:>5.0f} min"
+                    + "".join(minutes(time_to_accuracy(r["curve"], t), "never") for t in levels))
+    rows.append(f"{'median':<38}" + "".join(minutes(median_time_to_accuracy(runs, t), "—")
+                                            for t in levels))
+    return "\n".join(rows)
+
+
+def distributed_table(result: dict) -> str:
+    """The Markdown table of ``benchmarks/distributed.py``'s result (README and chapter 7).
+
+    Per replica count: how far one step under MirroredStrategy is from the
+    same step on one device -- loss difference (nats) and largest relative
+    gradient difference -- with synchronized BatchNorm (float64: the method
+    alone; float32) and with BatchNorm on each replica's share; and how far
+    the naive mean of per-replica IIC losses is from the global-batch loss.
+    """
+    rows = ["| replicas | global P, sync. BN, float64 | the same, float32 | global P, BN per "
+            "replica, float32 | naive mean of replica losses − global loss |",
+            "|---|---|---|---|---|"]
+    naive = next((r["naive_minus_global"] for r in result["replicas"].values()
+                  if "naive_minus_global" in r), {})
+    for n, r in sorted(result["replicas"].items(), key=lambda item: int(item[0])):
+        cells = [f"loss {d['loss_diff']:.1e}, gradients {d['gradient_rel_diff']:.1e}"
+                 for d in (r["step"]["float64"], r["step"]["float32"], r["per_replica_batchnorm"])]
+        gap = f"{naive[n]:+.4f} nats" if n in naive else "—"
+        rows.append(f"| {n} | " + " | ".join(cells) + f" | {gap} |")
+    return "\n".join(rows)
+
+
+def run_processor(result: dict) -> str:
+    """The processor a result ran on: ``machine.cpu``, or the name in its hardware sentence.
+
+    Results made before the machine was recorded as fields name the CPU inside
+    ``hardware`` ("CPU only, 2 cores, x86_64, AMD EPYC (family 26, ...)"); the
+    oldest name none ("an unnamed CPU"). GPUs: their names.
+    """
+    machine = result.get("machine") or {}
+    if machine.get("gpus"):
+        return ", ".join(machine["gpus"])
+    if machine.get("cpu"):
+        return machine["cpu"]
+    text = result.get("hardware", "")
+    if not text.startswith("CPU only"):
+        return text.split(": ", 1)[-1] or "unknown"
+    named = [part for part in text.split(", ")[2:] if "(family" in part or part.startswith(("Intel", "AMD"))]
+    return text[text.index(named[0]):] if named else "an unnamed CPU"
+
+
+def run_cores(result: dict) -> str:
+    """The cores a result trained on: "2 cores" or "1 of 2 cores" (GPUs: "GPU")."""
+    machine = result.get("machine")
+    if machine:
+        if machine.get("gpus"):
+            return "GPU"
+        usable, total = machine["usable_cores"], machine["cores"]
+        return f"{total} cores" if usable == total else f"{usable} of {total} cores"
+    parts = result.get("hardware", "").split(", ")
+    return parts[1] if parts[0] == "CPU only" and len(parts) > 1 else "GPU"
+
+
+def where_it_runs(runs: list[dict], recipe: str = "long_band", steps: int = 4000) -> str:
+    """The Markdown table of how fast the ``recipe`` trains on each machine its runs had.
+
+    ``runs``: collected results. A run counts when its settings are the
+    recipe's (any seed and precision; the name stored aside) and it trained
+    ``steps`` steps on all 70k images. One row per processor, cores and
+    precision: seeds, seconds per training step (median), and the median time
+    over seeds to 97.5 % and to 99 % test accuracy (:func:`median_time_to_accuracy`;
+    "—" where fewer than half got there). Wall times count training only.
+    """
+    import dataclasses
+    import statistics
+
+    from ..training.config import TrainConfig
+
+    def plain(config: TrainConfig) -> TrainConfig:
+        return dataclasses.replace(config, recipe=recipe, seed=0, precision="auto")
+
+    target = plain(TrainConfig.named(recipe))
+    rows: dict[tuple, list[dict]] = {}
+    for r in runs:
+        try:
+            config = TrainConfig.from_dict(r["config"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if (plain(config) != target or r.get("steps") != steps
+                or not str(r.get("trained_on", "all")).startswith("all")):
+            continue
+        rows.setdefault((run_processor(r), run_cores(r), r.get("precision", "fp32")), []).append(r)
+    lines = ["| processor | cores | precision | seeds | s / step | to 97.5 % | to 99 % |",
+             "|---|---|---|---|---|---|---|"]
+
+    def minutes(seconds):
+        return "—" if seconds is None else f"{seconds / 60:.1f} min"
+
+    for (cpu, cores, precision), group in sorted(rows.items()):
+        per_step = statistics.median(r["wall_time_s"] / r["steps"] for r in group)
+        lines.append(f"| {cpu} | {cores} | {precision} | {len(group)} | {per_step:.2f} "
+                     f"| {minutes(median_time_to_accuracy(group, 0.975))} "
+                     f"| {minutes(median_time_to_accuracy(group, 0.99))} |")
+    return "\n".join(lines)
+
+
+def mean_std(values, digits: int | None = None) -> str:
+    """'mean ± std' in percent (sample std, n - 1), or the single value when n = 1.
+
+    values: fractions (0.97 -> "97.00 %"); ``digits`` after the point (default:
+    2 for a mean over seeds, 1 for a single value).
+    """
+    import numpy as np
+
+    v = 100 * np.asarray(values, dtype=float)
+    if len(v) == 1:
+        return f"{v[0]:.{1 if digits is None else digits}f} %"
+    d = 2 if digits is None else digits
+    return f"{v.mean():.{d}f} ± {v.std(ddof=1):.{d}f} %"
