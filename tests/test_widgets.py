@@ -7,9 +7,11 @@ which fires the same ``observe`` callbacks a kernel would.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
 import json
 import math
+import pkgutil
 import re
 from pathlib import Path
 
@@ -245,7 +247,10 @@ def test_embed_html_keeps_the_kernel_free_link(tmp_path):
 
 
 def test_only_apis_common_to_ipywidgets_7_and_8():
-    source = inspect.getsource(widgets)
+    modules = [importlib.import_module(f"iic_tutorial.widgets.{m.name}")
+               for m in pkgutil.iter_modules(widgets.__path__)]
+    source = "\n".join(inspect.getsource(m) for m in [widgets, *modules])
+    assert "precomputed_slider" in source and "augmentation_widget" in source
     code = "\n".join(line for line in source.splitlines()
                      if not line.strip().startswith(("#", "*", "``")))
     for name in ("widgets.Stack(", "TagsInput", "Datetime", "ColorsInput", ".titles ="):

@@ -1,120 +1,28 @@
-"""ipywidgets controls for the book, with the logic in plain, testable functions.
-
-Every widget is built from core controls that exist, with the same names and
-traits, in ipywidgets 7.7.1 (Google Colab) and 8.x: ``FloatSlider``,
-``FloatLogSlider``, ``FloatRangeSlider``, ``SelectionSlider``, ``Dropdown``,
-``Button``, ``HTML``, ``Image``, ``Tab``, ``VBox``/``HBox`` and ``jslink``.
-(``widgets.Stack`` is 8-only and is not used.)
-
-What a control computes lives in a plain function that tests call without a
-browser: :func:`peaked_distribution`, :func:`config_from_sliders`,
-:func:`toy_result`, and the ``*_figure`` functions that draw one setting.
-A widget shows its figure as PNG bytes in an ``ipywidgets.Image`` and its
-numbers in an ``HTML`` readout; a Python ``observe`` callback redraws them
-when a control changes. The returned box carries ``.controls`` (name ->
-control), ``.image`` and ``.readout``, so ``w.controls["alpha"].value = 2.0``
-works in a notebook and in a test.
-
-Without a kernel (a static page of the built book) a Python callback cannot
-run. Two kinds of fallback need none:
-
-* :func:`precomputed_slider` switches between images rendered in advance,
-  linked in the browser with ``jslink`` (works wherever the page embeds the
-  widget state, e.g. a Jupyter Book built from a notebook saved with
-  "Save widget state");
-* :func:`static_panel` (a matplotlib figure) and :func:`static_html` put a few
-  settings side by side, for readers without JavaScript.
-
-The book shows each control once per reader. The cell of a live widget is
-tagged ``remove-output`` and ``live-NAME``: Jupyter Book drops its output, so
-the web page has no slider that moves without redrawing anything, while Colab
-and Jupyter, which ignore the tag, run the cell and show the live widget. The
-one kernel-free view of that control is the cell tagged ``view-NAME``: a
-:func:`static_panel` figure where a live widget exists (a second, precomputed
-slider beside the live one would leave a Colab reader with two sliders for one
-thing), a :func:`precomputed_slider` where no live widget exists and the
-precomputed slider is the control itself. The tests check the tags in the
-notebooks and the views in the built page.
+"""The live widgets, redrawn by Python as a control moves: entropy against temperature
+(chapter 1), the augmentations (chapter 5), alpha on the toy problem (chapter 6). Each
+control's logic is a plain function that tests call without a browser.
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import html
 import math
-from pathlib import Path
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import plots
-from .augment import AugmentConfig, slider_ranges
-from .information import entropy
+from .. import plots
+from ..augment import AugmentConfig, slider_ranges
+from ..information import entropy
+from ._controls import _WIDE, _box, _image, _selection_slider
 
 __all__ = [
-    "peaked_distribution",
-    "entropy_figure",
-    "entropy_widget",
-    "SLIDER_RANGES",
-    "config_from_sliders",
-    "augmentation_figure",
-    "augmentation_widget",
-    "toy_result",
-    "toy_figure",
-    "alpha_widget",
-    "render_frames",
-    "precomputed_slider",
-    "results_alpha_widget",
-    "static_panel",
-    "static_html",
-    "embed_html",
+    "peaked_distribution", "entropy_figure", "entropy_widget", "SLIDER_RANGES",
+    "config_from_sliders", "augmentation_figure", "augmentation_widget", "toy_result",
+    "toy_figure", "alpha_widget"
 ]
-
-_WIDE = {"description_width": "initial"}
-
-
-def _png(frame) -> bytes:
-    """PNG bytes from PNG bytes or a matplotlib Figure (which is then closed)."""
-    if isinstance(frame, (bytes, bytearray)):
-        return bytes(frame)
-    if isinstance(frame, Figure):
-        return plots.figure_to_png(frame, close=True)
-    raise ValueError(
-        f"a frame must be PNG bytes or a matplotlib Figure; got {type(frame).__name__}. "
-        "Render data first (e.g. pass render= to results_alpha_widget)"
-    )
-
-
-def _image(png: bytes, width: int | None = None) -> widgets.Image:
-    kwargs = {"width": width} if width else {}
-    return widgets.Image(value=png, format="png", **kwargs)
-
-
-def _selection_slider(
-    options: list[tuple[str, object]], value, **kwargs
-) -> widgets.SelectionSlider:
-    """A SelectionSlider over (label, value) options, then set to ``value``.
-
-    The value is set after construction: ipywidgets 8.1 leaves ``label``
-    empty when ``value`` is passed to the constructor.
-    """
-    slider = widgets.SelectionSlider(options=options, **kwargs)
-    slider.value = value
-    return slider
-
-
-def _box(children, controls: dict, image: widgets.Image, readout: widgets.HTML) -> widgets.VBox:
-    box = widgets.VBox(children)
-    box.controls = controls
-    box.image = image
-    box.readout = readout
-    return box
-
-
-# ----------------------------------------------------------------- entropy
 
 
 def peaked_distribution(k: int, temperature: float) -> np.ndarray:
@@ -173,8 +81,6 @@ def entropy_widget(k: int = 10, temperature: float = 1.0) -> widgets.VBox:
     return _box([slider, readout, image], {"temperature": slider}, image, readout)
 
 
-# ----------------------------------------------------------------- augmentations
-
 #: Slider range (min, max, step) and label of each AugmentConfig knob that has a slider
 #: (its ``slider=``; :func:`iic_tutorial.augment.slider_ranges`).
 SLIDER_RANGES: dict[str, tuple[float, float, float, str]] = slider_ranges(AugmentConfig)
@@ -223,7 +129,7 @@ def augmentation_figure(x, config: AugmentConfig, seed: int = 0, n_views: int = 
     View v is ``iic_tutorial.augment.compose(x, config, seed + v)``, so two
     views are an (x', x'') pair. ``x``: (n, 28, 28[, 1]), uint8 or float.
     """
-    from .augment import compose
+    from ..augment import compose
 
     images = plots._as_images(x)
     batch = images[..., None].astype(np.float32)
@@ -308,13 +214,12 @@ def _range_text(pair) -> str:
     return f'<span style="white-space: nowrap">{pair[0]:.2f} &ndash; {pair[1]:.2f}</span>'
 
 
-# ----------------------------------------------------------------- the toy alpha problem
-
 #: Blob-size presets offered by :func:`alpha_widget`.
 SIZE_PRESETS: dict[str, tuple[float, ...]] = {
     "unequal (0.60, 0.25, 0.15)": (0.6, 0.25, 0.15),
     "balanced (1/3 each)": (1 / 3, 1 / 3, 1 / 3),
 }
+
 
 _TOY_CACHE: dict = {}
 
@@ -326,7 +231,7 @@ def toy_result(alpha: float, sizes=(0.6, 0.25, 0.15), seed: int = 0, steps: int 
     ``cache`` defaults to a module-level dict, so moving a slider back to a
     setting already seen costs nothing. Returns the ToyResult.
     """
-    from .toy import train_toy
+    from ..toy import train_toy
 
     cache = _TOY_CACHE if cache is None else cache
     key = (float(alpha), tuple(round(float(s), 6) for s in sizes), int(seed), int(steps))
@@ -337,7 +242,7 @@ def toy_result(alpha: float, sizes=(0.6, 0.25, 0.15), seed: int = 0, steps: int 
 
 def toy_figure(result) -> Figure:
     """:func:`iic_tutorial.toy.plot_toy` of a ToyResult."""
-    from .toy import plot_toy
+    from ..toy import plot_toy
 
     return plot_toy(result)
 
@@ -388,147 +293,3 @@ def alpha_widget(
                {"alpha": alpha_slider, "sizes": sizes_menu}, image, readout)
     box.result = result
     return box
-
-
-# ----------------------------------------------------------------- precomputed frames
-
-
-def render_frames(
-    render: Callable[[object], Figure], values: Sequence, fmt: str = "{}"
-) -> dict[str, bytes]:
-    """``{fmt.format(v): PNG of render(v)}`` for each value, in order.
-
-    E.g. ``render_frames(lambda T: entropy_figure(10, T), [0.1, 1, 10],
-    "T = {:g}")`` gives the frames of :func:`precomputed_slider` and
-    :func:`static_panel`.
-    """
-    return {fmt.format(v): _png(render(v)) for v in values}
-
-
-def precomputed_slider(
-    frames: Mapping[object, bytes | Figure],
-    description: str = "",
-    width: int | None = None,
-) -> widgets.VBox:
-    """A SelectionSlider that flips between images rendered in advance, with no kernel.
-
-    ``frames``: ``{label: PNG bytes or Figure}`` in slider order. Each frame
-    becomes an ``ipywidgets.Image`` inside a ``Tab`` (tab titles = labels).
-    The slider's ``index`` is tied to the tab's ``selected_index`` twice:
-
-    * ``widgets.jslink`` in the browser. Both traits are synced integers in
-      ipywidgets 7.7.1 and 8.x, so a page that embeds the widget state (a
-      static book) switches images with no kernel. ``Tab`` is used rather
-      than ``Stack`` because ``Stack`` exists only in 8.x; its tab bar is a
-      second way to pick a frame.
-    * a Python ``observe`` callback, so setting ``slider.value`` from code
-      (or in a test, where no browser runs the link) selects the image too.
-
-    Returns a VBox([slider, tab]) with ``.slider``, ``.tab``, ``.images``
-    (list of Image) and ``.link`` (the jslink).
-    """
-    if not frames:
-        raise ValueError("frames is empty; pass {label: PNG bytes or Figure}")
-    labels = [str(label) for label in frames]
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"frame labels must be distinct as strings; got {labels}")
-    images = [_image(_png(frame), width) for frame in frames.values()]
-    tab = widgets.Tab(children=images)
-    for i, label in enumerate(labels):
-        tab.set_title(i, label)
-    tab.selected_index = 0
-    slider = _selection_slider([(label, i) for i, label in enumerate(labels)], 0,
-                               description=description, continuous_update=True, style=_WIDE)
-    link = widgets.jslink((slider, "index"), (tab, "selected_index"))
-
-    def slider_to_tab(change) -> None:
-        if change["new"] is not None:
-            tab.selected_index = change["new"]
-
-    def tab_to_slider(change) -> None:
-        if change["new"] is not None and change["new"] != slider.index:
-            slider.index = change["new"]
-
-    slider.observe(slider_to_tab, names="index")
-    tab.observe(tab_to_slider, names="selected_index")
-    box = widgets.VBox([slider, tab])
-    box.slider, box.tab, box.images, box.link = slider, tab, images, link
-    return box
-
-
-def results_alpha_widget(
-    results: Mapping[float, object],
-    render: Callable[[object], Figure] | None = None,
-    description: str = "alpha",
-    fmt: str = "{:g}",
-) -> widgets.VBox:
-    """A slider over stored experiment outcomes, one per alpha, that needs no kernel.
-
-    ``results``: ``{alpha: Figure, PNG bytes, or data}``; with ``render``
-    each value is first drawn as ``render(value) -> Figure`` (e.g. the
-    confusion matrix of the run at that alpha). Frames are sorted by alpha
-    and labelled ``fmt.format(alpha)``. Returns :func:`precomputed_slider`'s box.
-    """
-    if not results:
-        raise ValueError("results is empty; pass {alpha: figure, PNG or data}")
-    frames = {}
-    for alpha in sorted(results, key=float):
-        value = results[alpha]
-        frames[fmt.format(alpha)] = _png(render(value) if render is not None else value)
-    return precomputed_slider(frames, description=description)
-
-
-def static_panel(frames: Mapping[object, object], ncols: int | None = None,
-                 panel_size: tuple[float, float] | None = None,
-                 max_width: float | None = plots.MAX_WIDTH) -> Figure:
-    """One matplotlib figure with every frame side by side, labelled.
-
-    ``frames``: ``{label: PNG bytes, Figure or draw(ax) function}``, e.g.
-    from :func:`render_frames`. Each label is written above its frame unless
-    the frame's own title already shows it (a frame titled
-    "T = 0.1\\nH = ..." is not labelled "T = 0.1" again). ``ncols`` panels per
-    row (default: one row if it fits in ``max_width`` inches, else as many as
-    fit); ``panel_size`` (inches) defaults to the natural size of the images.
-    See :func:`iic_tutorial.plots.side_by_side`. This is the view of a
-    widget for readers with no kernel and no JavaScript. Returns the Figure.
-    """
-    if not frames:
-        raise ValueError("frames is empty; pass {label: PNG bytes, Figure or draw(ax)}")
-    return plots.side_by_side(list(frames.values()), titles=[str(k) for k in frames],
-                              ncols=ncols, panel_size=panel_size, max_width=max_width)
-
-
-def static_html(frames: Mapping[object, bytes | Figure], ncols: int = 3, width: int = 300) -> str:
-    """An HTML table of the frames as inline PNG images (``width`` pixels), labels as captions.
-
-    Display it with ``IPython.display.HTML(static_html(frames))``; it needs
-    neither a kernel nor JavaScript and keeps each image at full resolution.
-    """
-    if not frames:
-        raise ValueError("frames is empty; pass {label: PNG bytes or Figure}")
-    if ncols < 1:
-        raise ValueError(f"ncols must be >= 1; got {ncols}")
-    cells = []
-    for label, frame in frames.items():
-        data = base64.b64encode(_png(frame)).decode("ascii")
-        cells.append(f'<td style="text-align:center"><img src="data:image/png;base64,{data}" '
-                     f'width="{width}"/><br/>{html.escape(str(label))}</td>')
-    rows = ["<tr>" + "".join(cells[i:i + ncols]) + "</tr>" for i in range(0, len(cells), ncols)]
-    return "<table>" + "".join(rows) + "</table>"
-
-
-def embed_html(box: widgets.Widget, path: str | Path, title: str = "iic-tutorial widget") -> Path:
-    """Write ``box`` as a standalone HTML page with its widget state embedded.
-
-    The state includes the ``jslink`` of a :func:`precomputed_slider` box
-    (``box.link``), which nothing else references, so the page flips images
-    with no kernel. (Jupyter's "Save widget state" stores every model and
-    needs no such help.) The page loads the widget JavaScript from a CDN.
-    Returns the path.
-    """
-    from ipywidgets.embed import dependency_state, embed_minimal_html
-
-    path = Path(path)
-    extra = [box.link] if isinstance(getattr(box, "link", None), widgets.Widget) else []
-    embed_minimal_html(str(path), views=[box], title=title, state=dependency_state([box, *extra]))
-    return path
