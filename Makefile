@@ -11,13 +11,13 @@ export IIC_SMOKE_TIMEOUT ?= 600
 export CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test check lint test-module test-notebooks test-browser test-stack results setup mnist vendor browser clean help
+.PHONY: book test check lint test-module test-notebooks test-browser test-stack test-stacks results setup mnist vendor browser clean help
 
 help:
 	@echo "make book   - build the Jupyter Book into _build/html"
 	@echo "make test   - run the module tests, every notebook in smoke mode (nbval) and the browser test"
 	@echo "make check  - the fast loop: ruff and the module tests but the slow ones (a few minutes)"
-	@echo "make test-stack STACK=colab|floor - the package on a reader's stack (.ci/stack)"
+	@echo "make test-stacks - the package on the readers' stacks (.ci/stack colab, floor; CI runs it)"
 	@echo "make results - regenerate every table and marker block made from results/"
 	@echo "make clean  - remove _build, _vendor and the virtual environments"
 
@@ -54,7 +54,7 @@ browser:
 book: mnist vendor
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
-test: mnist vendor browser test-module test-notebooks
+test: lint mnist vendor browser test-module test-notebooks
 
 # ruff, then the module tests that take seconds (the slow ones are marked and left to make test)
 check: lint mnist
@@ -72,6 +72,11 @@ test-notebooks: mnist
 STACK ?= colab
 test-stack:
 	.ci/stack $(STACK)
+
+# the readers' stacks of the README's "Where it runs": Colab's versions and the floor
+test-stacks:
+	.ci/stack colab
+	.ci/stack floor
 
 results: $(STAMP)
 	$(PY) benchmarks/collect.py --table

@@ -38,6 +38,7 @@ __all__ = [
     "dev_indices",
     "DEV_SIZE",
     "DEV_PERIOD",
+    "DEV_RULE",
 ]
 
 #: Images per digit 0..9 in the official 10k test split.
@@ -216,6 +217,8 @@ def load_mnist(limit: int | None = None, verbose: bool = False):
 #: n-th image for an even n would hold one group only.
 DEV_PERIOD = 24
 DEV_SIZE = 2 * 60000 // DEV_PERIOD
+#: The rule in words, recorded with every result's dev accuracy.
+DEV_RULE = "training images i with i % 24 in (0, 1)"
 
 
 def dev_indices(n_train: int = 60000) -> np.ndarray:

@@ -89,6 +89,7 @@ def test_incompatible_settings_exit_2(capsys, tmp_path):
     assert "multiple of copies" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_train_then_evaluate_end_to_end(tmp_path):
     out = tmp_path / "run"
     args = ["train", "--steps", "3", "--batch-size", "100", "--limit", "500", "--out", str(out), "--quiet"]

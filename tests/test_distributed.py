@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # fresh processes with 2 and 4 logical devices: minutes
+
 HELPER = Path(__file__).resolve().parent / "helpers" / "distributed_check.py"
 MULTIWORKER = Path(__file__).resolve().parent / "helpers" / "multiworker_check.py"
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}

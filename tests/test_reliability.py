@@ -272,6 +272,7 @@ def _step_of(out: Path) -> int:
     return json.loads((out / "state.json").read_text())["step"]
 
 
+@pytest.mark.slow
 def test_killed_at_random_moments_it_resumes_to_the_same_result(tmp_path):
     rng = random.Random(int(time.time()))
     seed = rng.randrange(10**6)

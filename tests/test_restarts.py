@@ -66,6 +66,7 @@ def run_cli(*args):  # in this process: TensorFlow starts once for the tests bel
     return main(["train", *args])
 
 
+@pytest.mark.slow
 def test_cli_restarts_train_the_candidates_and_continue_the_lowest_loss(tmp_path, capsys):
     common = ["--batch-size", "100", "--copies", "5", "--limit", "500", "--eval-every", "2",
               "--precision", "fp32", "--quiet"]

@@ -91,6 +91,7 @@ def test_the_committed_selection_result_is_judged_from_its_own_candidates():
         assert judged == json.loads(json.dumps(judge(result["candidates"], name))), name
 
 
+@pytest.mark.slow
 def test_ship_model_chooses_by_the_criterion_and_a_dry_run_writes_nothing(tmp_path, monkeypatch,
                                                                           capsys, digits):
     import dataclasses

@@ -6,6 +6,7 @@ it.
 from __future__ import annotations
 
 from .probe import git_revision, provenance
+from ..data import DEV_RULE
 
 __all__ = ["training_result", "RESULT_FIELDS", "CURVE_FIELDS", "THRESHOLDS"]
 
@@ -30,6 +31,7 @@ RESULT_FIELDS = {
     "all70k_accuracy": "Hungarian accuracy on all 70k images", "all70k_nmi": "its NMI",
     "dev_accuracy": "Hungarian accuracy on the dev split (data.dev_indices), the labels "
                     "choices may read",
+    "dev_split": "the dev split's rule (data.DEV_RULE), or None without a dev accuracy",
     "curve": "one point per evaluation (CURVE_FIELDS)",
 }
 
@@ -70,6 +72,7 @@ def training_result(trainer, command: str, trained_on: str, all70k: dict) -> dic
         "all70k_accuracy": all70k["acc"],
         "all70k_nmi": all70k["nmi"],
         "dev_accuracy": final.get("dev_acc"),
+        "dev_split": DEV_RULE if final.get("dev_acc") is not None else None,
         "curve": [{k: r.get(k) for k in CURVE_FIELDS} for r in trainer.history["evals"]],
     }
     return result

@@ -1,0 +1,59 @@
+"""Score finished runs on the dev split, from their saved weights, into their result files.
+
+    python benchmarks/dev_accuracy.py runs/NAME [runs/NAME ...]
+
+For runs whose result does not record the current dev split (``iic_tutorial.data.DEV_RULE``):
+made before the split existed, or with an earlier rule (every 12th training image, which
+held only one of MNIST's two writer groups). Each run folder's ``model.weights.h5`` is
+loaded into the network its result records, scored on ``data.dev_indices()`` (BatchNorm in
+inference mode, as the test accuracy), and ``dev_accuracy`` and ``dev_split`` are written
+into ``runs/NAME/result.json``; the curve's ``dev_acc`` points, measured on the earlier
+rule, are removed, since no choice may read them as the dev split's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from iic_tutorial import _import_tensorflow_quietly
+
+_import_tensorflow_quietly()
+
+from iic_tutorial.data import DEV_RULE, dev_indices, load_mnist  # noqa: E402
+from iic_tutorial.model import create_model, load_weights  # noqa: E402
+from iic_tutorial.runs import atomic_write_text  # noqa: E402
+from iic_tutorial.training import TrainConfig, evaluate  # noqa: E402
+
+
+def rescore(run: Path, x_dev, y_dev) -> float:
+    """Write the dev accuracy of ``run``'s weights into its result.json; return it."""
+    path = run / "result.json"
+    result = json.loads(path.read_text())
+    config = TrainConfig.from_dict(result["config"])
+    model = load_weights(create_model(config.k, config.k_over, pooling=config.pooling),
+                         run / "model.weights.h5")
+    result["dev_accuracy"] = evaluate(model, x_dev, y_dev)["acc"]
+    result["dev_split"] = DEV_RULE
+    for point in result["curve"]:
+        point.pop("dev_acc", None)
+    atomic_write_text(path, json.dumps(result, indent=1))
+    return result["dev_accuracy"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", type=Path, help="run folders holding result.json")
+    args = parser.parse_args(argv)
+    (x_train, y_train), _ = load_mnist()
+    dev = dev_indices()
+    for run in args.runs:
+        print(f"{run}: dev accuracy {100 * rescore(run, x_train[dev], y_train[dev]):.2f} %")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
