@@ -32,7 +32,8 @@ HEADLINE = (("article_a1", "article recipe, alpha = 1"),
             ("long_band2c", "the long recipe with the band, alone on both cores (its timing)"),
             ("long_band2c_epyc", "the same three commands on another processor (AMD EPYC): "
                                  "the same networks, step for step"),
-            ("long_band_lr8", "the long recipe with the band, twice the learning rate (8e-4)"))
+            ("long_band_lr8", "the long recipe with the band, twice the learning rate (8e-4)"),
+            ("long_band_fp32", "the long recipe with the band in fp32, on the seeds of its bf16 runs"))
 
 
 #: The ideas past the plateau (``benchmarks/beyond.sh``), each alone against the fast
@@ -143,7 +144,7 @@ def _over_seeds(runs: list[dict], key: str) -> str:
     """'mean ± std (n seeds, lowest to highest)', split by precision where runs differ in it."""
     by: dict[str, list[dict]] = {}
     for r in runs:
-        by.setdefault(r["config"].get("precision") or "fp32", []).append(r)
+        by.setdefault(r.get("precision") or r["config"].get("precision") or "fp32", []).append(r)  # what ran
     parts = []
     for precision, rs in by.items():
         v = [r[key] for r in rs]
