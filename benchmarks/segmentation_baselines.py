@@ -12,7 +12,7 @@
 
 Each is scored as the IIC runs are (``iic_tutorial.segmentation.evaluation.scores``:
 Hungarian matching, pixel accuracy, mIoU) on the same 200 scenes (seed ``EVAL_SEED``),
-and written to ``results/segmentation/baselines.json`` with its provenance.
+and written to ``iic_tutorial/segmentation/results/baselines.json`` with its provenance.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "results" / "segmentation" / "baselines.json"
+OUT = ROOT / "iic_tutorial" / "segmentation" / "results" / "baselines.json"
 
 
 def patches(x: np.ndarray, r: int) -> np.ndarray:

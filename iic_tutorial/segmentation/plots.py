@@ -112,8 +112,8 @@ def plot_maps(scenes, rows: dict, n: int = 6, digits: bool = False) -> Figure:
 
 
 def results_dir() -> Path:
-    """``results/segmentation`` of the repository checkout (a clone has it, a pip install not)."""
-    return Path(__file__).resolve().parents[2] / "results" / "segmentation"
+    """The segmentation runs' results, shipped inside the package (so Colab's install has them)."""
+    return Path(__file__).resolve().parent / "results"
 
 
 def load_results(folder: str | Path | None = None) -> tuple[list[dict], dict]:
