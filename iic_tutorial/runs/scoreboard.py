@@ -113,10 +113,10 @@ BOTTOM_LINE_RECIPES = (
 BOTTOM_LINE_HELDOUT = ("heldout_long_band",)
 
 
-#: The first cell of each of the box's rows, in order (the browser test looks for them).
+#: How the first cell of each of the box's rows begins, in order (the browser test looks for them).
 BOTTOM_LINE_ROWS = ("the article (as reported)", "our reading of the article's recipe",
                     "the fast recipe", "the best recipe", "the shipped model",
-                    "the paper (as reported)")
+                    "the paper (as reported")
 
 
 #: What the words of the protocol column mean.
