@@ -78,3 +78,11 @@ def test_the_chapters_that_count_runs_do_print_them():
     printed = {p.stem for p in NOTEBOOKS if COUNT.search(_outputs(p))}
     assert {"09_alpha_and_augmentations", "engineering_notes"} <= printed
     assert BEST.search(_outputs(BOOK / "11_past_the_plateau.ipynb"))
+
+
+@pytest.mark.parametrize("chapter", ["09_alpha_and_augmentations", "11_past_the_plateau"])
+def test_the_experiment_chapters_stay_lessons_not_logs(chapter):
+    """Chapters 9 and 11 keep under 2,500 words of prose: one question, one figure, one takeaway."""
+    nb = json.loads((BOOK / f"{chapter}.ipynb").read_text())
+    prose = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert len(re.findall(r"\S+", prose)) < 2500
