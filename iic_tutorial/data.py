@@ -218,7 +218,7 @@ def load_mnist(limit: int | None = None, verbose: bool = False):
 DEV_PERIOD = 24
 DEV_SIZE = 2 * 60000 // DEV_PERIOD
 #: The rule in words, recorded with every result's dev accuracy.
-DEV_RULE = "training images i with i % 24 in (0, 1)"
+DEV_RULE = f"training images i with i % {DEV_PERIOD} in (0, 1)"
 
 
 def dev_indices(n_train: int = 60000) -> np.ndarray:
