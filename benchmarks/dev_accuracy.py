@@ -5,10 +5,11 @@
 For runs whose result does not record the current dev split (``iic_tutorial.data.DEV_RULE``):
 made before the split existed, or with an earlier rule (every 12th training image, which
 held only one of MNIST's two writer groups). Each run folder's ``model.weights.h5`` is
-loaded into the network its result records, scored on ``data.dev_indices()`` (BatchNorm in
-inference mode, as the test accuracy), and ``dev_accuracy`` and ``dev_split`` are written
-into ``runs/NAME/result.json``; the curve's ``dev_acc`` points, measured on the earlier
-rule, are removed, since no choice may read them as the dev split's.
+loaded into the network its result records (``training.evaluation.load_run_weights``, as
+``python -m iic_tutorial evaluate --weights`` does), scored on ``data.dev_indices()``
+(BatchNorm in inference mode, as the test accuracy), and ``dev_accuracy`` and ``dev_split``
+are written into ``runs/NAME/result.json``; the curve's ``dev_acc`` points, measured on the
+earlier rule, are removed, since no choice may read them as the dev split's.
 """
 
 from __future__ import annotations
@@ -23,18 +24,16 @@ from iic_tutorial import _import_tensorflow_quietly
 _import_tensorflow_quietly()
 
 from iic_tutorial.data import DEV_RULE, dev_indices, load_mnist  # noqa: E402
-from iic_tutorial.model import create_model, load_weights  # noqa: E402
 from iic_tutorial.runs import atomic_write_text  # noqa: E402
-from iic_tutorial.training import TrainConfig, evaluate  # noqa: E402
+from iic_tutorial.training import evaluate  # noqa: E402
+from iic_tutorial.training.evaluation import load_run_weights  # noqa: E402
 
 
 def rescore(run: Path, x_dev, y_dev) -> float:
     """Write the dev accuracy of ``run``'s weights into its result.json; return it."""
     path = run / "result.json"
     result = json.loads(path.read_text())
-    config = TrainConfig.from_dict(result["config"])
-    model = load_weights(create_model(config.k, config.k_over, pooling=config.pooling),
-                         run / "model.weights.h5")
+    model = load_run_weights(run / "model.weights.h5")  # the network result.json records
     result["dev_accuracy"] = evaluate(model, x_dev, y_dev)["acc"]
     result["dev_split"] = DEV_RULE
     for point in result["curve"]:

@@ -189,7 +189,7 @@ def _train(args: argparse.Namespace) -> int:
                 return 2
             print(f"Resuming {folder} at step {int(trainer.step.numpy())}")
         # the code that trains is the code of now, not of when the run ends: record it at each start
-        trainer.history.setdefault("revisions", []).append(git_revision())
+        trainer.history.setdefault("revisions", []).append(revision)
         return trainer
 
     def train_to(trainer: IICTrainer, steps: int, folder: Path) -> int:
@@ -262,30 +262,10 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _network_of_run(weights: Path):
-    """The network a ``train`` run's weights file was saved from, built empty.
-
-    ``train --out DIR`` writes ``DIR/model.weights.h5`` beside ``DIR/result.json``
-    (and ``DIR/state.json``, the checkpoint), which record the run's settings:
-    ``k``, ``k_over`` and ``pooling`` decide the layers' shapes. Weights found
-    without either file are taken to come from the default network.
-    """
-    from .model import create_model
-    from .training.config import TrainConfig
-
-    for record in (weights.parent / "result.json", weights.parent / "state.json"):
-        try:
-            config = TrainConfig.from_dict(json.loads(record.read_text())["config"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        return create_model(config.k, config.k_over, pooling=config.pooling)
-    return create_model()
-
-
 def _evaluate(args: argparse.Namespace) -> int:
     from .data import load_mnist
-    from .model import load_weights
     from .training import evaluate
+    from .training.evaluation import load_run_weights
 
     if args.weights is None:
         from .pretrained import load_pretrained
@@ -293,7 +273,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         model = load_pretrained(args.pretrained)
     else:
         try:
-            model = load_weights(_network_of_run(args.weights), args.weights)
+            model = load_run_weights(args.weights)
         except (FileNotFoundError, ValueError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

@@ -5,6 +5,9 @@ Labels are only ever used here, to *monitor* a run; training never sees them.
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import keras
@@ -17,7 +20,8 @@ from ..metrics import cluster_accuracy, confusion_matrix, nmi
 if TYPE_CHECKING:  # pragma: no cover
     from .loop import IICTrainer
 
-__all__ = ["predict", "recalibrate_batchnorm", "evaluate", "split_heads", "Evaluation"]
+__all__ = ["predict", "recalibrate_batchnorm", "evaluate", "split_heads", "load_run_weights",
+           "Evaluation"]
 
 
 def _batchnorm_layers(model: keras.Model) -> list:
@@ -86,6 +90,31 @@ def split_heads(outputs: list) -> tuple:
         raise ValueError(f"expected the outputs of a create_model network (k-cluster heads, then as "
                          f"many over-clustering heads); got {len(outputs)} outputs")
     return outputs[0], outputs[len(outputs) // 2]
+
+
+def load_run_weights(weights: str | os.PathLike) -> keras.Model:
+    """A ``train`` run's weights file loaded into the network the run recorded.
+
+    ``train --out DIR`` writes ``DIR/model.weights.h5`` beside ``DIR/result.json``
+    (and ``DIR/state.json``, the checkpoint), which record the run's settings:
+    ``k``, ``k_over`` and ``pooling`` decide the layers' shapes. Weights found
+    without either file are taken to come from the default network.
+    :func:`~iic_tutorial.model.load_weights` raises, saying why, for weights
+    that do not fit.
+    """
+    from ..model import create_model, load_weights
+    from .config import TrainConfig
+
+    weights = Path(weights)
+    model = None
+    for record in (weights.parent / "result.json", weights.parent / "state.json"):
+        try:
+            config = TrainConfig.from_dict(json.loads(record.read_text())["config"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        model = create_model(config.k, config.k_over, pooling=config.pooling)
+        break
+    return load_weights(model or create_model(), weights)
 
 
 def evaluate(
@@ -161,9 +190,10 @@ class Evaluation:
         rng = np.random.default_rng([config.seed, step, 1])
         subset = rng.choice(len(self.x), size=min(self.recalibrate_on, len(self.x)), replace=False)
         recalibrate_batchnorm(trainer.model, self.x[np.sort(subset)])
+        model = trainer.export_model()  # (with sub-heads, a copy: made once for both scores)
         if self.y_eval is not None:
-            record.update(evaluate(trainer.export_model(), self.x_eval, self.y_eval))
+            record.update(evaluate(model, self.x_eval, self.y_eval))
         if self.dev is not None:  # the labels choices may read (data.dev_indices)
-            record["dev_acc"] = evaluate(trainer.export_model(), *self.dev)["acc"]
+            record["dev_acc"] = evaluate(model, *self.dev)["acc"]
         history["evals"].append(record)
         return record
