@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from iic_tutorial import _import_tensorflow_quietly
-from iic_tutorial.runs import (THRESHOLDS, atomic_write_text, bottom_line, mean_std, scoreboard,
-                              time_to_accuracy, where_it_runs)
+from iic_tutorial.runs import (THRESHOLDS, atomic_write_text, bottom_line, mean_std, run_cores,
+                              run_processor, scoreboard, time_to_accuracy, where_it_runs)
 
 _import_tensorflow_quietly()  # TrainConfig.describe imports it: without its start-up notices
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,18 +148,12 @@ def headline_table() -> str:
 
 
 def _cores(r: dict) -> str:
-    """'2 cores', '1 of 2 cores' or the GPU, from a run's hardware field.
-
-    With the processor's name where the field has one (runs.cpu_name, since
-    2026-12-02): '2 cores, AMD EPYC'.
-    """
-    text = r["hardware"]
-    parts = text.split(", ")
-    if parts[0] != "CPU only":
-        return parts[0]
-    if " (family" in text:
-        return f"{parts[1]}, {text.split(' (family')[0].rsplit(', ', 1)[-1]}"
-    return parts[1]
+    """'2 cores', '1 of 2 cores' or 'GPU', with the processor's short name where the run
+    recorded one: '2 cores, AMD EPYC' (runs.run_cores, runs.run_processor)."""
+    cores, processor = run_cores(r), run_processor(r)
+    if cores == "GPU":  # as the hardware sentence begins: '1 GPU(s): <name>'
+        return r["hardware"].split(", ")[0]
+    return cores if processor == "an unnamed CPU" else f"{cores}, {processor.split(' (family')[0]}"
 
 
 def table() -> str:
