@@ -153,10 +153,49 @@ def test_fit_argument_errors(digits):
         trainer.fit(digits[0][:100] * 255, num_steps=1)
 
 
-def test_evaluate_on_perfect_clusters_is_one(trained, digits):
-    r = evaluate(trained.model, digits[0][:200], digits[1][:200])
+class _Oracle:
+    """A stand-in network whose heads read the label written into pixel (0, 0) of each image.
+
+    10-cluster head: one-hot of ``perm[label]``; 50-cluster head: one-hot of
+    ``over[label] * 5 + (image index within its batch) % 5`` -- five clusters per class,
+    or per merged class where ``over`` sends two labels to one.
+    """
+
+    def __init__(self, perm, over):
+        self.perm, self.over = np.asarray(perm), np.asarray(over)
+
+    def __call__(self, x, training=False):
+        label = np.rint(np.asarray(x)[:, 0, 0, 0] * 10).astype(int)
+        z = np.eye(10, dtype=np.float32)[self.perm[label]]
+        z_over = np.eye(50, dtype=np.float32)[self.over[label] * 5 + np.arange(len(x)) % 5]
+        return [z, z_over]
+
+
+def test_evaluate_on_perfect_clusters_is_one():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 300)
+    x = np.zeros((300, 28, 28, 1), np.float32)
+    x[:, 0, 0, 0] = y / 10
+    r = evaluate(_Oracle(rng.permutation(10), np.arange(10)), x, y, batch_size=64)
     assert set(r) == {"acc", "nmi", "acc_over", "confusion"}
-    assert r["acc_over"] >= r["acc"] - 0.05  # 50 over-clusters, many-to-one
+    assert r["acc"] == 1 and r["acc_over"] == 1 and abs(r["nmi"] - 1) < 1e-12
+    np.testing.assert_array_equal(np.diag(r["confusion"]), np.bincount(y, minlength=10))
+
+    # merge 7 into 1's five over-clusters: many-to-one gives each of them to its majority class
+    merged = evaluate(_Oracle(np.arange(10), np.where(np.arange(10) == 7, 1, np.arange(10))), x, y,
+                      batch_size=1000)
+    sub = np.arange(len(y)) % 5
+    lost = sum(min(((y == 1) & (sub == s)).sum(), ((y == 7) & (sub == s)).sum()) for s in range(5))
+    assert lost > 0 and merged["acc"] == 1
+    assert merged["acc_over"] == pytest.approx(1 - lost / len(y))
+
+
+def test_evaluate_a_trained_network_is_consistent(trained, digits):
+    r = evaluate(trained.model, digits[0][:200], digits[1][:200])
+    confusion = np.array(r["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() == 200
+    assert r["acc"] == pytest.approx(np.trace(confusion) / 200)  # matched order: hits on the diagonal
+    assert 0 <= r["nmi"] <= 1 and 0 < r["acc_over"] <= 1
 
 
 def test_subheads_are_chosen_by_lowest_recent_loss(digits):
