@@ -15,6 +15,7 @@ from . import _import_tensorflow_quietly
 
 _import_tensorflow_quietly()  # before .augment imports TensorFlow: no C++ start-up notices
 
+from . import recipes  # noqa: E402
 from .pretrained import DEFAULT, PRETRAINED  # noqa: E402
 from .segmentation import cli as seg_cli  # noqa: E402
 from .runs import (atomic_save_weights, atomic_write_text, git_revision, hardware,  # noqa: E402,F401
@@ -52,7 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "recipe that has one: " + ", ".join(
                                  f"{name} {steps}" for name, steps in RECIPE_STEPS.items()) + ")")
     t.add_argument("--eval-every", type=positive_int, default=None,
-                   help="steps between evaluations (default: once per epoch)")
+                   help="steps between evaluations (default: the recipe's cadence, for a recipe "
+                        "that has one: " + ", ".join(
+                            f"{name} {recipes.eval_every(name)}" for name in recipes.RECIPES
+                            if recipes.eval_every(name)) + "; else once per epoch)")
     t.add_argument("--limit", type=positive_int, default=None,
                    help="use only the first N images of each split (quick runs)")
     t.add_argument("--out", type=Path, required=True,
@@ -196,7 +200,8 @@ def _train(args: argparse.Namespace) -> int:
         """Train to ``steps`` (checkpoints in ``folder``); 0, or the exit status to stop with."""
         try:
             trainer.fit(x_fit, num_steps=steps, x_eval=x_test, y_eval=y_test,
-                        eval_every=args.eval_every, checkpoint_dir=folder,
+                        eval_every=args.eval_every or recipes.eval_every(args.recipe),
+                        checkpoint_dir=folder,
                         progress=not args.quiet, track_raw_bn=True,
                         dev=(x_train[dev], y_train[dev]))
         except RuntimeError as e:  # the folder is locked by another training

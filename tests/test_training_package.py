@@ -76,7 +76,8 @@ def test_recipes_are_named_and_their_name_is_stored():
     assert band.restarts == 1 and TrainConfig.named("long_band", seed=2) == band
     assert dataclasses.replace(band, restarts=3).describe() == "long_band (restarts=3)"
     with pytest.raises(ValueError,
-                       match=r"unknown recipe 'slow'; choose one of \('article', 'fast', 'long', 'long_band'\)"):
+                       match=r"unknown recipe 'slow'; choose one of \('article', 'fast', 'fast_erase', 'long', "
+                             r"'long_band'\)"):
         TrainConfig.named("slow")
     with pytest.raises(ValueError, match="recipe must be one of"):
         TrainConfig(recipe="slow")

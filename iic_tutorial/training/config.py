@@ -16,6 +16,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from .. import recipes
 from ..augment import AugmentConfig
 
 __all__ = ["TrainConfig", "PRECISIONS", "RECIPES", "RECIPE_STEPS", "VIEWS", "VIEWS_X", "add_config_arguments",
@@ -110,12 +111,38 @@ RESTART_WINDOW = 100
 _LEGACY_DEFAULTS = {"precision": "fp32", "fused_batchnorm": False}
 
 
+class _RecipeMakers(type):
+    """Gives ``TrainConfig.<name>(alpha, seed, **changes)`` for every recipe of the table.
+
+    The makers are derived, not written: ``TrainConfig.long_band(seed=2)`` is
+    ``TrainConfig.named("long_band", seed=2)``, so a new recipe needs no method.
+    """
+
+    def __getattr__(cls, name: str):
+        if name.startswith("_") or name not in recipes.RECIPES:
+            raise AttributeError(f"type object {cls.__name__!r} has no attribute {name!r}")
+
+        def make(alpha: float | None = None, seed: int = 0, **changes) -> "TrainConfig":
+            if alpha is not None:
+                changes["alpha"] = alpha
+            return cls.named(name, seed=seed, **changes)
+
+        make.__name__ = make.__qualname__ = name
+        make.__doc__ = (f"The recipe {name!r}: {recipes.RECIPES[name].about}. Same as "
+                        f"TrainConfig.named({name!r}, alpha=alpha, seed=seed, **changes).")
+        return make
+
+    def __dir__(cls) -> list[str]:
+        return sorted(set(super().__dir__()) | set(recipes.RECIPES))
+
+
 @dataclass
-class TrainConfig:
+class TrainConfig(metaclass=_RecipeMakers):
     """Every setting of a training run (saved with each checkpoint and result).
 
-    The defaults are the article's recipe (:meth:`article`); :meth:`fast` is
-    this project's. Each field's help line (``python -m iic_tutorial train
+    The defaults are the article's recipe (``TrainConfig.article()``); the
+    named recipes (:mod:`iic_tutorial.recipes`) are ``TrainConfig.named(name)``
+    or ``TrainConfig.<name>()``. Each field's help line (``python -m iic_tutorial train
     --help`` prints them) says what it does. A training *step* takes
     ``batch_size`` pairs (z, z'): ``batch_size // copies`` images, each with
     ``copies`` augmented versions of itself.
@@ -242,63 +269,27 @@ class TrainConfig:
 
     # ------------------------------------------------------------ recipes
     @classmethod
-    def article(cls, alpha: float = 1.0, seed: int = 0) -> "TrainConfig":
-        """The article's recipe: Adam 1e-4, 1000 pairs (x, aug(x)) per step, four transforms."""
-        return cls(recipe="article", alpha=alpha, lr=1e-4, batch_size=1000, copies=1,
-                   view=AugmentConfig.article(), view_x=None, seed=seed)
-
-    @classmethod
-    def fast(cls, alpha: float = 2.0, seed: int = 0, alpha_over: float | None = 1.0,
-             erase_p: float = 0.0) -> "TrainConfig":
-        """This project's fast recipe for a laptop CPU.
-
-        200 images x 5 copies = 1000 pairs per step (as the official code
-        pairs each image with 5 augmentations), Adam 4e-4, x' from a strong
-        view (rotation, zoom, shift, intensity jitter) and x unchanged, so
-        the forward pass of x runs once per image (1200 instead of 2000
-        images through the network per step). alpha = 2 on the 10-cluster
-        head keeps every cluster alive; the 50-cluster head keeps alpha = 1,
-        since with 50 clusters alpha = 2 already holds it at the uniform
-        solution (chapter 9 of the book has the runs). ``erase_p = 0.5`` adds
-        random erasing to the view: the recipe of the shipped model (with 1600
-        steps and ``lr_drop_step = 900``).
-        """
-        return cls(recipe="fast", alpha=alpha, alpha_over=alpha_over, lr=4e-4, batch_size=1000,
-                   copies=5, view=AugmentConfig.fast(erase_p=erase_p), view_x=None, seed=seed)
-
-    @classmethod
-    def long(cls, alpha: float = 2.0, seed: int = 0) -> "TrainConfig":
-        """The fast recipe made longer: random erasing, 4000 steps, lr / 10 from step 3000.
-
-        :meth:`fast` with ``erase_p = 0.5`` (the shipped model's view), the
-        learning rate 4e-4 for 3000 steps and 4e-5 for the last 1000
-        (``RECIPE_STEPS["long"]``; ``python -m iic_tutorial train --recipe
-        long`` trains that long unless told otherwise). Chapter 11 of the book
-        measures it over three seeds against the shipped model's 1600 steps.
-        """
-        return dataclasses.replace(cls.fast(alpha=alpha, seed=seed, erase_p=0.5),
-                                   recipe="long", lr_drop_step=3000)
-
-    @classmethod
-    def long_band(cls, alpha: float = 2.0, seed: int = 0) -> "TrainConfig":
-        """The long recipe with a black band across half of the views.
-
-        :meth:`long` with ``band_p = 0.5`` (``augment.hide_band``: a band of
-        3-6 whole rows, which can hide a crossed seven's bar), 4000 steps
-        (``RECIPE_STEPS["long_band"]``). Chapter 11 of the book has its runs;
-        ``restarts = 3`` on top of it (the best of three starts by the loss)
-        is measured there too.
-        """
-        base = cls.long(alpha=alpha, seed=seed)
-        return dataclasses.replace(base, recipe="long_band",
-                                   view=dataclasses.replace(base.view, band_p=0.5))
-
-    @classmethod
     def named(cls, recipe: str, **changes) -> "TrainConfig":
-        """The recipe called ``recipe`` (a key of :data:`RECIPES`), with ``changes`` applied."""
-        if recipe not in RECIPES:
-            raise ValueError(f"unknown recipe {recipe!r}; choose one of {tuple(RECIPES)}")
-        return dataclasses.replace(getattr(cls, recipe)(), **changes)  # cls: subclasses keep theirs
+        """The recipe called ``recipe`` (a key of :data:`iic_tutorial.recipes.RECIPES`), changed.
+
+        ``changes``: values of fields (``seed=1``), or settings of the view
+        (``erase_p=0.5``, applied to the recipe's view). ``TrainConfig.<recipe>()``
+        is the same call, with alpha and seed as its first two arguments.
+        """
+        settings, view_changes = recipes.resolve(recipe)
+        values = {k: _named_view(k, v) if k in ("view", "view_x") else v for k, v in settings.items()}
+        fields = {f.name for f in dataclasses.fields(cls)}
+        view_fields = {f.name for f in dataclasses.fields(AugmentConfig)}
+        unknown = sorted(set(changes) - fields - view_fields)
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: neither a setting of {cls.__name__} nor of its "
+                             f"view; settings are {', '.join(sorted(fields - {'recipe'}))}")
+        config = cls(**{**values, "recipe": recipe})  # cls: subclasses keep theirs
+        if view_changes:  # the recipe as it is, then what the caller changes (a view replaces it)
+            config = dataclasses.replace(config, view=dataclasses.replace(config.view, **view_changes))
+        config = dataclasses.replace(config, **{k: v for k, v in changes.items() if k in fields})
+        knobs = {k: v for k, v in changes.items() if k in view_fields}
+        return dataclasses.replace(config, view=dataclasses.replace(config.view, **knobs)) if knobs else config
 
     # ---------------------------------------------------------- in words
     def describe(self) -> str:
@@ -345,17 +336,47 @@ class TrainConfig:
         return cls(**{**_LEGACY_DEFAULTS, **d})
 
 
-#: The named recipes: ``TrainConfig.named(name)`` and ``--recipe name``.
-RECIPES: Mapping[str, str] = {
-    "article": "the article's: 1000 pairs (x, aug(x)), Adam 1e-4, alpha 1, its four transforms",
-    "fast": "this project's: 200 images x 5 copies, Adam 4e-4, alpha 2 / 1, the fast view",
-    "long": "fast with random erasing, 4000 steps, the learning rate / 10 from step 3000",
-    "long_band": "long with a black band across half of the views (it can hide a seven's bar)",
-}
+class _Derived(Mapping):
+    """A read-only view of :data:`iic_tutorial.recipes.RECIPES`: name -> one thing of each recipe.
 
-#: The length a recipe is meant to train for, in steps: ``--steps``'s default for it
-#: (recipes not named here have no length of their own; give --steps or --epochs).
-RECIPE_STEPS: Mapping[str, int] = {"long": 4000, "long_band": 4000}
+    Live: a recipe added to the table is in it at once (the test of "one edit").
+    """
+
+    def __init__(self, read: Callable[[str], Any], only_set: bool = False):
+        self._read, self._only_set = read, only_set
+
+    def _names(self) -> list[str]:
+        return [n for n in recipes.RECIPES if not self._only_set or self._read(n) is not None]
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names():
+            raise KeyError(name)
+        return self._read(name)
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+#: The named recipes and their one-line descriptions (derived from ``recipes.RECIPES``).
+RECIPES: Mapping[str, str] = _Derived(lambda name: recipes.RECIPES[name].about)
+
+#: The length a recipe trains for, in steps: ``--steps``'s default for it (recipes without
+#: one are not here: give --steps or --epochs). Derived from ``recipes.RECIPES``.
+RECIPE_STEPS: Mapping[str, int] = _Derived(recipes.length, only_set=True)
+
+
+def _named_view(name: str, word: Any) -> AugmentConfig | None:
+    """The view a recipe names by its word ("fast", "article", "mild", "none")."""
+    words = VIEWS_X if name == "view_x" else VIEWS
+    if word not in words:
+        raise ValueError(f"a recipe's {name} is one of the words {tuple(words)}; got {word!r}")
+    return words[word]()
 
 
 def _word_for(values: Mapping[str, Any], value: Any) -> str | None:
