@@ -8,7 +8,7 @@ markers of the README and of the book's introduction; the full tables make the b
 Results appendix (``book/results.md``, written whole).
 
 Each run folder comes from ``python -m iic_tutorial train --out runs/NAME`` (or
-benchmarks/queue.sh); its ``result.json`` holds the command, revision, hardware, settings,
+benchmarks/run.py); its ``result.json`` holds the command, revision, hardware, settings,
 wall time and per-evaluation curve. Numbers in the README come only from these files.
 """
 

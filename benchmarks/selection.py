@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.runs or sorted(p.parent for p in (ROOT / "runs").glob("*/result.json"))
 
     from iic_tutorial.data import as_images, load_mnist
+    from iic_tutorial.experiments import identity
     from iic_tutorial.pretrained import PRETRAINED, load_pretrained, pretrained_info
     from iic_tutorial.runs import atomic_write_text, provenance
     from iic_tutorial.selection import IMAGES, MARGIN, SCORES, judge, label_free_scores, table
@@ -76,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     for run in runs:
         result = json.loads((run / "result.json").read_text())
         add(run.name, lambda: IICTrainer.restore(trained_folder(run)).export_model(),
-            {"steps": result["steps"], "date": result["date"], "command": result["command"]})
+            {"steps": result["steps"], "date": result["date"], "command": result["command"],
+             "experiment": identity({**result, "name": run.name})[0]})
     at_hand = {run.name for run in runs}
     for name in PRETRAINED:  # a shipped model whose run folder is at hand is scored as that run
         info = pretrained_info(name)

@@ -7,7 +7,9 @@ The importable companion of the iic-tutorial Jupyter Book. Submodules, one conce
 - ``augment``: batched, seeded augmentations that make the pair (x, x')
 - ``model``: ``create_model(k=10, k_over=50)``
 - ``data``: ``load_mnist()``, online or offline
-- ``training``: recipes (``TrainConfig``), the train step, ``IICTrainer``, evaluation,
+- ``recipes``: the named recipes, each a complete run (settings, length, cadence)
+- ``experiments``: every experiment by name (a recipe, its changes, its seeds)
+- ``training``: settings (``TrainConfig``), the train step, ``IICTrainer``, evaluation,
   checkpoints (``train`` is its old name and still works)
 - ``metrics``: Hungarian accuracy, confusion matrix, NMI
 - ``plots``, ``widgets``, ``toy``: the book's figures, controls and toy problem
@@ -32,6 +34,7 @@ __version__ = "0.1.0"
 _SUBMODULES = {
     "information", "losses", "augment", "model", "data", "train", "training", "metrics",
     "plots", "widgets", "toy", "pretrained", "runs", "selection", "segmentation", "strokes",
+    "recipes", "experiments",
 }
 
 

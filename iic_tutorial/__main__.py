@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "that has one: " + ", ".join(
                             f"{name} {recipes.eval_every(name)}" for name in recipes.RECIPES
                             if recipes.eval_every(name)) + "; else once per epoch)")
+    t.add_argument("--experiment", default=None, metavar="NAME",
+                   help="the registered experiment this run is a seed of "
+                        "(iic_tutorial.experiments), recorded in result.json; "
+                        "benchmarks/run.py sets it")
     t.add_argument("--limit", type=positive_int, default=None,
                    help="use only the first N images of each split (quick runs)")
     t.add_argument("--out", type=Path, required=True,
@@ -142,6 +146,10 @@ def _train(args: argparse.Namespace) -> int:
     try:
         steps = length_in_steps(args, 1.0)  # a missing length is said before TensorFlow starts
         config = config_from_args(args)
+        if args.experiment is not None:
+            from .experiments import experiment
+
+            experiment(args.experiment)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -254,7 +262,8 @@ def _train(args: argparse.Namespace) -> int:
     all70k = evaluate(model, x_all, np.concatenate([y_train, y_test]))
     result = training_result(
         trainer, "python -m iic_tutorial " + " ".join(sys.argv[1:]), all70k=all70k,
-        trained_on=f"{args.train_on} ({len(x_fit)} images; an epoch is one pass over them)")
+        trained_on=f"{args.train_on} ({len(x_fit)} images; an epoch is one pass over them)",
+        experiment=args.experiment, seed=config.seed)
     if restarts is not None:  # the recipe's settings, and every candidate's training time
         result.update(config=config.to_dict(), restarts=restarts,
                       curve=rs.shift_curve(result["curve"], restarts["others_wall_time_s"],

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import keras
 
+from .experiments import identity
 from .model import create_model
 
 __all__ = ["load_pretrained", "pretrained_info", "pretrained_history", "weights_path", "model_files",
@@ -194,20 +195,22 @@ def subheads() -> dict:
 
 
 def experiment_name(run_name: str) -> str:
-    """The experiment a run belongs to: its name without the ``_s<seed>`` suffix.
+    """The experiment a run belongs to, for a result saved without the ``experiment`` field.
 
-    ``"sweep_a5_s2"`` -> ``"sweep_a5"``; a name without that suffix is its own experiment.
+    ``"sweep_a5_s2"`` -> ``"sweep_a5"``; a name without that suffix is its own
+    experiment. The one rule is :func:`iic_tutorial.experiments.identity`'s.
     """
-    head, sep, tail = run_name.rpartition("_s")
-    return head if sep and head and tail.isdigit() else run_name
+    return identity({"name": run_name})[0]
 
 
 def experiment_groups(runs: list[dict] | None = None) -> dict[str, list[dict]]:
     """Runs grouped by experiment (same settings, several seeds), each list sorted by seed.
 
-    ``runs`` defaults to :func:`experiment_results`. Returns {experiment: [run, ...]}.
+    ``runs`` defaults to :func:`experiment_results`. Returns {experiment: [run, ...]};
+    the experiment and seed of a run are its fields (:func:`iic_tutorial.experiments.identity`).
     """
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[tuple[int, dict]]] = {}
     for run in experiment_results() if runs is None else runs:
-        groups.setdefault(experiment_name(run["name"]), []).append(run)
-    return {name: sorted(rs, key=lambda r: r["config"]["seed"]) for name, rs in sorted(groups.items())}
+        name, seed = identity(run)
+        groups.setdefault(name, []).append((seed, run))
+    return {name: [r for _, r in sorted(rs, key=lambda sr: sr[0])] for name, rs in sorted(groups.items())}

@@ -12,12 +12,12 @@ measures how often each score picks the most accurate of the runs in
 from __future__ import annotations
 
 import itertools
-import re
 from typing import Callable
 
 import numpy as np
 
 from .augment import AugmentConfig, compose
+from .experiments import identity
 from .information import entropy, joint_distribution, mutual_information
 
 __all__ = ["SCORES", "CRITERION", "IMAGES", "MARGIN", "GOOD", "label_free_scores", "views_of",
@@ -95,22 +95,28 @@ def label_free_scores(model, x: np.ndarray, seeds: tuple[int, ...] = (0, 1)) -> 
 
 
 def group_of(name: str) -> str:
-    """The recipe of a run named RECIPE_sN (its seeds form one group); other names: themselves."""
-    return re.sub(r"_s\d+$", "", name)
+    """The experiment of a run saved without the ``experiment`` field, from its name.
+
+    ``"long_band_s1"`` -> ``"long_band"`` (its seeds form one group); other names
+    are their own group. The one rule is :func:`iic_tutorial.experiments.identity`'s.
+    """
+    return identity({"name": name})[0]
 
 
 def judge(candidates: dict[str, dict], score: str) -> dict:
     """How well ``score`` (higher = chosen) ranks the candidates by their test accuracy.
 
-    ``candidates``: run name -> ``{"test_accuracy": float, "scores": {score: float}}``.
+    ``candidates``: run name -> ``{"test_accuracy": float, "scores": {score: float}}``
+    and, where known, ``"experiment"`` (the experiment the run is a seed of).
     Returns the run the score picks and the most accurate run (``pick``, ``best``, their
     accuracies, ``regret`` = best - pick accuracy, as a fraction); the share of pairs
     of runs at least :data:`MARGIN` apart in accuracy that the score orders as the
     accuracy does (``pairs_ordered_right`` of ``pairs``; ``good_pairs_ordered_right``
     of ``good_pairs``: both runs at :data:`GOOD` or more); Spearman's rank correlation
-    of score and accuracy; and for each recipe with several seeds (runs named
-    ``RECIPE_sN``) its pick and best seed (``within_recipe``, with the count of
-    recipes where they agree, ``within_recipe_right`` of ``within_recipe_groups``).
+    of score and accuracy; and for each experiment with several seeds (grouped by
+    ``experiment``, or for older records by :func:`group_of`) its pick and best seed
+    (``within_recipe``, with the count of experiments where they agree,
+    ``within_recipe_right`` of ``within_recipe_groups``).
     """
     from scipy.stats import spearmanr
 
@@ -125,8 +131,8 @@ def judge(candidates: dict[str, dict], score: str) -> dict:
     good = [(a, b) for a, b in pairs if min(acc[a], acc[b]) >= GOOD]
     good_right = sum((value[a] - value[b]) * (acc[a] - acc[b]) > 0 for a, b in good)
     groups: dict[str, list[str]] = {}
-    for n in names:
-        groups.setdefault(group_of(n), []).append(n)
+    for n in names:  # by the experiment a candidate records; for older records, by its name
+        groups.setdefault(candidates[n].get("experiment") or group_of(n), []).append(n)
     seeded = {g: m for g, m in groups.items() if len(m) > 1}
     within = {g: {"pick": max(m, key=value.get), "best": max(m, key=acc.get),
                   "regret": acc[max(m, key=acc.get)] - acc[max(m, key=value.get)]}

@@ -55,6 +55,7 @@ def test_a_new_recipe_is_one_edit(monkeypatch, tmp_path, capsys):
     assert result["config"]["recipe"] == "tiny" and result["steps"] == 2
     assert [p["step"] for p in result["curve"]] == [1, 2]  # the recipe's cadence
     assert TrainConfig.from_dict(result["config"]) == config
+    assert (result["experiment"], result["seed"]) == (None, 0)
 
 
 def test_recipes_chain_and_are_checked():

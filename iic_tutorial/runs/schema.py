@@ -20,6 +20,8 @@ RESULT_FIELDS = {
     "hardware": "what trained it", "date": "when it finished (UTC)",
     "software": "Python, TensorFlow, Keras and NumPy versions (runs.software)",
     "machine": "CPU, cores, threads, GPUs as fields (runs.machine)",
+    "experiment": "the registered experiment it is a seed of (iic_tutorial.experiments), or None",
+    "seed": "its seed (config.seed; a run with restarts: the seed its candidates derive from)",
     "config": "TrainConfig.to_dict()", "precision": "the step's numerics (fp32 or bf16)",
     "trained_on": "which images, and so what an epoch is",
     "steps": "optimisation steps", "epochs": "passes over the training images",
@@ -45,16 +47,22 @@ CURVE_FIELDS = ("step", "epoch", "wall_time", "alpha", "loss", "loss_k", "loss_o
 THRESHOLDS = (0.90, 0.95, 0.975, 0.985, 0.99)
 
 
-def training_result(trainer, command: str, trained_on: str, all70k: dict) -> dict:
+def training_result(trainer, command: str, trained_on: str, all70k: dict,
+                    experiment: str | None = None, seed: int | None = None) -> dict:
     """The result.json of a finished training run (schema: :data:`RESULT_FIELDS`).
 
     trainer: the IICTrainer after ``fit`` with evaluations on the test set;
     trained_on: which images it trained on; all70k: ``evaluate`` of its
-    exported model on all 70k images.
+    exported model on all 70k images; experiment: the registered experiment the
+    run is a seed of (None: a run of its own); seed: the run's seed (default the
+    trainer's; a run with restarts gives the seed its candidates derive from).
+    Tables group runs by these two fields, not by the run's folder name.
     """
     final = trainer.history["evals"][-1]
     result = {
         **provenance(command),
+        "experiment": experiment,
+        "seed": trainer.config.seed if seed is None else seed,
         # every revision the run was started (or resumed) at, in order
         "revision": ", ".join(dict.fromkeys(trainer.history.get("revisions", [git_revision()]))),
         "config": trainer.config.to_dict(),

@@ -5,6 +5,7 @@ this project's runs beside them.
 
 from __future__ import annotations
 
+from .. import experiments
 from .tables import mean_std
 
 __all__ = [
@@ -13,40 +14,15 @@ __all__ = [
 ]
 
 
-#: The experiments of the scoreboard, in its order, with their description.
-HEADLINE = (("article_a1", "article recipe, alpha = 1"),
-            ("article_a10", "article recipe, alpha = 10"),
-            ("article100_a1", "article recipe, alpha = 1, 100 epochs of the 60k training images"),
-            ("article100_a10", "article recipe, alpha = 10, 100 epochs of the 60k training images"),
-            ("article20_a1", "article recipe, alpha = 1, 20 epochs of the 60k training images"),
-            ("article20_a10", "article recipe, alpha = 10, 20 epochs of the 60k training images"),
-            ("final", "fast recipe"),
-            ("erase", "fast recipe + random erasing (the fast model's recipe)"),
-            ("erase2c", "the same, seed 0, alone on both cores (the recipe's timing)"),
-            ("bf16_erase", "the same recipe in bf16 with the fused BatchNorm"),
-            ("long", "the same, the learning rate / 10 from step 3000 (the long recipe)"),
-            ("band", "the fast model's recipe in bf16, with a black band across half of the views"),
-            ("long_band", "the long recipe with the band"),
-            ("long_band_best3", "the same, the best of 3 starts by the loss (--restarts 3)"),
-            ("heldout_long_band", "the long recipe with the band, on the 60k training images only"),
-            ("long_band2c", "the long recipe with the band, alone on both cores (its timing)"),
-            ("long_band2c_epyc", "the same three commands on another processor (AMD EPYC): "
-                                 "the same networks, step for step"),
-            ("long_band_lr8", "the long recipe with the band, twice the learning rate (8e-4)"),
-            ("long_band_fp32", "the long recipe with the band in fp32, on the seeds of its bf16 runs"))
+#: The experiments of the scoreboard, in its order, with their description: the entries of
+#: ``iic_tutorial.experiments.EXPERIMENTS`` marked ``headline`` (as they were at import).
+HEADLINE = experiments.headline()
 
 
-#: The ideas past the plateau (``benchmarks/beyond.sh``), each alone against the fast
-#: model's recipe in the same numerics, 3 seeds each: (experiment name, description). Chapter 11.
-#: (An idea joins when its three seeds have run.)
-IDEAS = (("bf16_erase", "the fast model's recipe (bf16)"),
-         ("flat", "1. heads on the flattened map"),
-         ("sub5", "2. five sub-heads per head"),
-         ("viewx", "3. x viewed too (mild view)"),
-         ("long", "4. 4000 steps, drop at 3000"),
-         ("long_sub5", "2 + 4. sub-heads, 4000 steps"),
-         ("band", "5. a band across the view"),
-         ("long_band", "4 + 5. the band, 4000 steps"))
+#: The ideas past the plateau, each alone against the fast model's recipe in the same
+#: numerics, 3 seeds each: (experiment name, label), the entries of
+#: ``iic_tutorial.experiments.EXPERIMENTS`` with an ``idea``. Chapter 11.
+IDEAS = experiments.ideas()
 
 
 #: Figures quoted from the article and the paper (not measured here).
@@ -63,7 +39,7 @@ def scoreboard(runs: list[dict], shipped: dict[str, dict] | None = None) -> str:
     """The Markdown scoreboard: the article's and the paper's figures beside this project's runs.
 
     ``runs``: collected results (``iic_tutorial.pretrained.experiment_results()``);
-    one row per experiment of :data:`HEADLINE` that has runs -- mean ± std of the
+    one row per experiment of the scoreboard (:data:`HEADLINE`) that has runs -- mean ± std of the
     final test and all-70k accuracy over its seeds, its steps and mean wall time --
     then the shipped models (``shipped``: name -> ``pretrained_info(name)``, one row
     each) and the best run.
@@ -76,7 +52,7 @@ def scoreboard(runs: list[dict], shipped: dict[str, dict] | None = None) -> str:
     rows = ["| source | setting | accuracy |", "|---|---|---|"]
     rows += [f"| {who} | {what} | {acc} |" for who, what, acc in REPORTED]
     found = experiment_groups(runs)
-    for name, label in HEADLINE:
+    for name, label in experiments.headline():
         group = found.get(name)
         if not group:
             continue

@@ -1,0 +1,220 @@
+"""Every experiment this project ran, by name: a recipe, what it changes, and its seeds.
+
+An experiment is one entry of :data:`EXPERIMENTS`: the recipe it starts from
+(:mod:`iic_tutorial.recipes`), the command-line options it adds (in the order
+they are given), its seeds, and a one-line description, with where it is shown
+(``headline``: the scoreboard; ``idea``: its label among chapter 11's ideas).
+Its run for seed s is ``runs/<name>_s<s>/``; :func:`command` is the command
+that trains it, and ``benchmarks/run.py NAME`` trains every seed of it (pinned
+to one core, resumable). A new experiment is one new entry here.
+
+Each run's result.json records ``experiment`` and ``seed``; tables group
+runs by them (:func:`identity`). Results written before those fields existed
+are named ``<experiment>_s<seed>``, and :func:`identity` derives both from that
+name: the only place a run's name is read for them.
+
+No TensorFlow import: the runner and the tables read this without starting it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from . import recipes
+
+__all__ = ["Experiment", "EXPERIMENTS", "experiment", "command", "run_name", "identity",
+           "headline", "ideas"]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A recipe, the options that change it, and the seeds it ran with.
+
+    recipe: a key of ``recipes.RECIPES`` (``--recipe``).
+    about: one line saying what it is (the scoreboard's label when ``headline``).
+    options: command-line options after ``--recipe`` (``"lr-drop": 900`` is
+    ``--lr-drop 900``; ``True`` is a flag alone; a tuple gives several values).
+    seeds: its seeds, one run each.
+    headline: whether the scoreboard shows it.
+    idea: its label among the ideas past the plateau (chapter 11), or None.
+    alone: a timing: it runs on every core with no other training on the machine.
+    """
+
+    recipe: str
+    about: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    headline: bool = False
+    idea: str | None = None
+    alone: bool = False
+
+    def __post_init__(self) -> None:
+        recipes.recipe(self.recipe)  # a ValueError naming the recipes there are
+        reserved = {"recipe", "seed", "out", "experiment", "quiet"} & set(self.options)
+        if reserved:
+            raise ValueError(f"an experiment's options cannot set {', '.join(sorted(reserved))}: "
+                             "the recipe, seeds and folder are fields of the experiment")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"an experiment needs distinct seeds; got {self.seeds!r}")
+        object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+
+    def argv(self, seed: int) -> list[str]:
+        """The ``train`` options of its run for ``seed`` (without ``--out``)."""
+        words = ["--recipe", self.recipe]
+        for option, value in self.options.items():
+            if value is True:
+                words.append(f"--{option}")
+            elif isinstance(value, tuple):
+                words += [f"--{option}", *map(str, value)]
+            else:
+                words += [f"--{option}", str(value)]
+        return [*words, "--seed", str(seed)]
+
+
+# Options shared by several experiments, as the shell queues named them.
+_F = {"steps": 1200, "lr-drop": 900, "eval-every": 100}  # the fast recipe, full length
+_E = {"steps": 1600, "lr-drop": 900, "eval-every": 100, "erase": 0.5}  # + erasing: shipped
+_S = {"steps": 300, "eval-every": 50}  # short runs: the sweep, the ablations, the article's
+_E16 = {**_E, "precision": "bf16"}  # the fast model's recipe in bf16 with the fused BatchNorm
+_L16 = {"steps": 4000, "lr-drop": 3000, "eval-every": 100, "erase": 0.5, "precision": "bf16"}
+_LB = {"eval-every": 100, "precision": "bf16"}  # long_band, by name
+
+#: Every experiment, in the scoreboard's order (then the ideas', then the rest).
+EXPERIMENTS: dict[str, Experiment] = {
+    "article_a1": Experiment("article", "article recipe, alpha = 1", {**_S, "alpha": 1},
+                             headline=True),
+    "article_a10": Experiment("article", "article recipe, alpha = 10", {**_S, "alpha": 10},
+                              headline=True),
+    "article100_a1": Experiment(
+        "article", "article recipe, alpha = 1, 100 epochs of the 60k training images",
+        {"train-on": "train", "epochs": 100, "eval-every": 120, "precision": "bf16", "alpha": 1},
+        seeds=(0,), headline=True),
+    "article100_a10": Experiment(
+        "article", "article recipe, alpha = 10, 100 epochs of the 60k training images",
+        {"train-on": "train", "epochs": 100, "eval-every": 120, "precision": "bf16", "alpha": 10},
+        seeds=(0,), headline=True),
+    "article20_a1": Experiment(
+        "article", "article recipe, alpha = 1, 20 epochs of the 60k training images",
+        {"train-on": "train", "epochs": 20, "eval-every": 120, "precision": "bf16", "alpha": 1},
+        seeds=(1, 2), headline=True),
+    "article20_a10": Experiment(
+        "article", "article recipe, alpha = 10, 20 epochs of the 60k training images",
+        {"train-on": "train", "epochs": 20, "eval-every": 120, "precision": "bf16", "alpha": 10},
+        seeds=(1, 2), headline=True),
+    "final": Experiment("fast", "fast recipe", _F, headline=True),
+    "erase": Experiment("fast", "fast recipe + random erasing (the fast model's recipe)", _E,
+                        headline=True),
+    "erase2c": Experiment("fast", "the same, seed 0, alone on both cores (the recipe's timing)",
+                          _E, seeds=(0,), headline=True, alone=True),
+    "bf16_erase": Experiment("fast", "the same recipe in bf16 with the fused BatchNorm", _E16,
+                             headline=True, idea="the fast model's recipe (bf16)"),
+    "flat": Experiment("fast", "heads on the flattened 3 x 3 x 256 map (where a stroke is)",
+                       {**_E16, "pooling": "flatten"}, idea="1. heads on the flattened map"),
+    "sub5": Experiment("fast", "5 sub-heads per head, evaluated on the lowest recent loss",
+                       {**_E16, "subheads": 5}, idea="2. five sub-heads per head"),
+    "viewx": Experiment("fast", "x viewed too (the official code crops x as well): mild view",
+                        {**_E16, "view-x": "mild"}, idea="3. x viewed too (mild view)"),
+    "long": Experiment("fast", "the same, the learning rate / 10 from step 3000 (the long recipe)",
+                       _L16, headline=True, idea="4. 4000 steps, drop at 3000"),
+    "long_sub5": Experiment("fast", "4000 steps and five sub-heads", {**_L16, "subheads": 5},
+                            idea="2 + 4. sub-heads, 4000 steps"),
+    "band": Experiment("fast", "the fast model's recipe in bf16, with a black band across half of "
+                       "the views", {**_E16, "band": 0.5}, headline=True,
+                       idea="5. a band across the view"),
+    "long_band": Experiment("long", "the long recipe with the band",
+                            {"eval-every": 100, "precision": "bf16", "band": 0.5}, headline=True,
+                            idea="4 + 5. the band, 4000 steps"),
+    "long_band_best3": Experiment("long_band", "the same, the best of 3 starts by the loss "
+                                  "(--restarts 3)", {"restarts": 3, **_LB}, seeds=(1, 2),
+                                  headline=True),
+    "heldout_long_band": Experiment("long_band", "the long recipe with the band, on the 60k "
+                                    "training images only", {**_LB, "train-on": "train"},
+                                    headline=True),
+    "long_band2c": Experiment("long_band", "the long recipe with the band, alone on both cores "
+                              "(its timing)", _LB, seeds=(3, 4, 5), headline=True, alone=True),
+    "long_band2c_epyc": Experiment("long_band", "the same three commands on another processor "
+                                   "(AMD EPYC): the same networks, step for step", _LB,
+                                   seeds=(3, 4, 5), headline=True, alone=True),
+    "long_band_lr8": Experiment("long_band", "the long recipe with the band, twice the learning "
+                                "rate (8e-4)", {"lr": "8e-4", **_LB}, headline=True),
+    "long_band_fp32": Experiment("long_band", "the long recipe with the band in fp32, on the "
+                                 "seeds of its bf16 runs",
+                                 {"eval-every": 100, "precision": "fp32"}, headline=True),
+    # probes, the alpha sweep and the ablations of the views (chapter 9)
+    "crop": Experiment("fast", "a wider zoom and shift", {**_F, "scale": (0.9, 1.6), "shift": 5},
+                       seeds=(0,)),
+    "a2both": Experiment("fast", "alpha = 2 on the 50-cluster head too",
+                         {"steps": 1200, "eval-every": 100, "alpha-over": 2}, seeds=(0,)),
+    "sub5_300": Experiment("fast", "five sub-heads, 300 steps",
+                           {"steps": 300, "lr-drop": 900, "eval-every": 100, "subheads": 5},
+                           seeds=(0,)),
+    **{f"sweep_a{a}": Experiment("fast", f"300 steps, alpha = {a}", {**_S, "alpha": a},
+                                 seeds=(0,) if a == 3 else (0, 1, 2))
+       for a in (1, 3, 5, 10, 20)},
+    "noover": Experiment("fast", "300 steps without the 50-cluster head",
+                         {**_S, "no-over-clustering": True}),
+    "view4_all": Experiment("fast", "300 steps, the article's view", {**_S, "view": "article"}),
+    **{f"view4_{t}": Experiment("fast", f"300 steps, the article's view, {t} only",
+                                {**_S, "view": "article", "only": t})
+       for t in ("rotation", "distortion", "binarization", "noise")},
+}
+
+
+def experiment(name: str) -> Experiment:
+    """The experiment called ``name``; ValueError naming the experiments there are otherwise."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS)}")
+    return EXPERIMENTS[name]
+
+
+def run_name(name: str, seed: int) -> str:
+    """The folder of the experiment's run for ``seed``: ``<name>_s<seed>``."""
+    return f"{name}_s{seed}"
+
+
+def command(name: str, seed: int, runs: str = "runs") -> list[str]:
+    """The ``python -m iic_tutorial`` arguments that train seed ``seed`` of experiment ``name``.
+
+    ``train``, the experiment's options, ``--seed``, ``--out runs/<name>_s<seed>
+    --quiet`` (as the shell queues ran them) and ``--experiment <name>``, which
+    the result records.
+    """
+    e = experiment(name)
+    if seed not in e.seeds:
+        raise ValueError(f"experiment {name!r} has the seeds {e.seeds}; got {seed}")
+    return ["train", *e.argv(seed), "--out", f"{runs}/{run_name(name, seed)}", "--quiet",
+            "--experiment", name]
+
+
+def _split_legacy_name(name: str) -> tuple[str, int | None]:
+    """``"sweep_a5_s2"`` -> ``("sweep_a5", 2)``; a name without an ``_s<digits>`` suffix after
+    something is its own experiment, with no seed in it (``"_s1"`` -> ``("_s1", None)``)."""
+    head, sep, tail = name.rpartition("_s")
+    if sep and head and tail.isdigit():
+        return head, int(tail)
+    return name, None
+
+
+def identity(run: Mapping[str, Any]) -> tuple[str, int]:
+    """(experiment, seed) of a result: its fields, or for a result written before them, derived.
+
+    A result without the fields is named ``<experiment>_s<seed>`` (its ``name``,
+    which ``benchmarks/collect.py`` sets); its seed is its config's.
+    """
+    if run.get("experiment") is not None:
+        return run["experiment"], int(run["seed"])
+    experiment_name, seed = _split_legacy_name(run["name"])
+    config_seed = run.get("config", {}).get("seed")
+    return experiment_name, int(config_seed if config_seed is not None else seed or 0)
+
+
+def headline() -> tuple[tuple[str, str], ...]:
+    """The scoreboard's experiments in order: (name, description)."""
+    return tuple((name, e.about) for name, e in EXPERIMENTS.items() if e.headline)
+
+
+def ideas() -> tuple[tuple[str, str], ...]:
+    """The ideas past the plateau (chapter 11) in order: (experiment name, label)."""
+    return tuple((name, e.idea) for name, e in EXPERIMENTS.items() if e.idea is not None)

@@ -1,0 +1,148 @@
+"""Experiments: one entry each in iic_tutorial.experiments (a recipe, its options, its seeds);
+the runner runs the commands the shell queues ran; results say their experiment and seed."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from iic_tutorial import experiments
+from iic_tutorial.experiments import Experiment, identity
+
+from conftest import load_benchmark
+
+ROOT = Path(__file__).resolve().parent.parent
+SHELL_QUEUES = Path(__file__).resolve().parent / "data" / "shell_queues.txt"
+
+
+def _train_parser():
+    from iic_tutorial.__main__ import build_parser
+
+    return build_parser()
+
+
+def test_the_registry_and_the_runner_import_no_tensorflow():
+    code = ("import sys; sys.path.insert(0, 'benchmarks'); import iic_tutorial.experiments, run; "
+            "assert 'tensorflow' not in sys.modules, 'imported TensorFlow'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_every_experiment_runs_the_command_the_shell_queues_ran():
+    # the shell queues (benchmarks/*.sh before the runner) expanded once: the runner's
+    # commands are theirs argument for argument, and the unpinned ones are the timings
+    lines = [line.split("|") for line in SHELL_QUEUES.read_text().splitlines()
+             if not line.startswith("#")]
+    old = {run: (pin, options.split()) for pin, run, options in lines}
+    new = {experiments.run_name(name, seed): (name, seed)
+           for name, e in experiments.EXPERIMENTS.items() for seed in e.seeds}
+    assert set(new) == set(old)
+    for run, (name, seed) in new.items():
+        argv = experiments.command(name, seed)
+        assert argv[0] == "train" and argv[-5:] == ["--out", f"runs/{run}", "--quiet",
+                                                   "--experiment", name]
+        assert argv[1:-5] == old[run][1], run
+        assert experiments.experiment(name).alone == (old[run][0] == "all"), run
+
+
+def test_every_recorded_run_is_a_seed_of_an_experiment_and_its_command_its_config():
+    from iic_tutorial.training import TrainConfig
+    from iic_tutorial.training.config import config_from_args
+
+    parser = _train_parser()
+    paths = sorted((ROOT / "results" / "runs").glob("*.json"))
+    assert len(paths) > 40
+    for path in paths:
+        run = {**json.loads(path.read_text()), "name": path.stem}
+        name, seed = identity(run)
+        assert seed in experiments.experiment(name).seeds, path.stem
+        made = config_from_args(parser.parse_args(experiments.command(name, seed))).to_dict()
+        saved = TrainConfig.from_dict(run["config"]).to_dict()
+        for key in run["config"]:  # fields a run saved before they existed keep their values
+            assert made[key] == saved[key], (path.stem, key, made[key], saved[key])
+
+
+def test_a_new_experiment_is_one_edit(monkeypatch, capsys):
+    from iic_tutorial.runs import scoreboard
+
+    entry = Experiment("long_band", "a test's: long_band at half the rate",
+                       {"lr": "2e-4", "eval-every": 100}, seeds=(7,), headline=True,
+                       idea="6. half the rate")
+    monkeypatch.setitem(experiments.EXPERIMENTS, "half_lr", entry)
+    assert experiments.command("half_lr", 7) == [
+        "train", "--recipe", "long_band", "--lr", "2e-4", "--eval-every", "100", "--seed", "7",
+        "--out", "runs/half_lr_s7", "--quiet", "--experiment", "half_lr"]
+    assert ("half_lr", "6. half the rate") in experiments.ideas()
+    run = load_benchmark("run")
+    assert run.main(["half_lr", "--pin", "0", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("taskset -c 0 ") and "--experiment half_lr" in out
+    result = {"experiment": "half_lr", "seed": 7, "name": "anything", "steps": 4000,
+              "wall_time_s": 60.0, "test_accuracy": 0.99, "all70k_accuracy": 0.98,
+              "config": {"seed": 7}}
+    assert "| ours | a test's: long_band at half the rate, 4000 steps (1 min), 1 seed(s) |" \
+        in scoreboard([result])
+
+
+def test_experiments_are_checked():
+    with pytest.raises(ValueError, match="unknown recipe 'slow'"):
+        Experiment("slow", "no such recipe")
+    with pytest.raises(ValueError, match="cannot set out, seed"):
+        Experiment("fast", "x", {"seed": 1, "out": "x"})
+    with pytest.raises(ValueError, match="unknown experiment 'nope'; choose one of article_a1"):
+        experiments.experiment("nope")
+    with pytest.raises(ValueError, match=r"has the seeds \(0, 1, 2\); got 5"):
+        experiments.command("final", 5)
+
+
+def test_the_seed_suffix_has_one_owner():
+    # pretrained.experiment_name and selection.group_of once disagreed ("_s1": "_s1" / "")
+    from iic_tutorial.pretrained import experiment_name
+    from iic_tutorial.selection import group_of
+
+    for name, expected in [("sweep_a5_s2", "sweep_a5"), ("final_s0", "final"), ("_s1", "_s1"),
+                           ("view4_noise_s12", "view4_noise"), ("shipped", "shipped"),
+                           ("a_seed", "a_seed"), ("shipped:long_band2c_s3", "shipped:long_band2c"),
+                           ("x_s", "x_s"), ("x_s1a", "x_s1a")]:
+        assert experiment_name(name) == group_of(name) == identity({"name": name})[0] == expected
+
+
+def test_results_say_their_experiment_and_seed():
+    # the fields, where a result has them; for older results, derived from the name once
+    assert identity({"name": "whatever", "experiment": "long_band", "seed": 4}) == ("long_band", 4)
+    assert identity({"name": "long_band_best3_s1", "config": {"seed": 1}}) == ("long_band_best3", 1)
+    from iic_tutorial.pretrained import experiment_groups
+
+    fake = [{"name": "b_s2", "config": {"seed": 2}},
+            {"name": "renamed", "experiment": "b", "seed": 0, "config": {"seed": 0}},
+            {"name": "a_s1", "config": {"seed": 1}}]
+    groups = experiment_groups(fake)
+    assert list(groups) == ["a", "b"] and [r["name"] for r in groups["b"]] == ["renamed", "b_s2"]
+    from iic_tutorial.runs import RESULT_FIELDS
+
+    assert {"experiment", "seed"} <= set(RESULT_FIELDS)
+
+
+def test_the_runner_skips_finished_runs_and_waits_for_locked_ones(tmp_path, capsys):
+    from iic_tutorial.training.checkpoint import FolderLock
+
+    run = load_benchmark("run")
+    (tmp_path / "final_s0").mkdir()
+    (tmp_path / "final_s0" / "result.json").write_text("{}")
+    assert run.launch("final", 0, pin=0, runs=tmp_path) == 0
+    assert "skip final_s0" in capsys.readouterr().out
+    folder = tmp_path / "long_band_best3_s1" / "candidate_seed3"
+    assert run._holder(folder / ".lock") is None
+    with FolderLock(folder):  # this process trains it: the runner would wait for it
+        assert run._holder(folder / ".lock") == run.os.getpid()
+    assert run._holder(folder / ".lock") is None
+    assert run.planned(["final", "a2both"], None) == [("final", 0), ("final", 1), ("final", 2),
+                                                     ("a2both", 0)]
+    with pytest.raises(ValueError, match="has the seeds"):
+        run.planned(["a2both"], [1])
+    assert run.main(["long_band2c", "--pin", "0"]) == 2
+    assert "without --pin" in capsys.readouterr().err
+    assert run.main(["final", "--lane", "1/2", "--dry-run", "--runs", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and "--seed 1" in out[0] and not out[0].startswith("taskset")
