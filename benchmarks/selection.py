@@ -10,8 +10,8 @@ the run it picks among all candidates (across recipes) and the regret (best accu
 minus the pick's), the share of pairs of runs it orders as their accuracy does (pairs
 whose accuracies differ by at least 0.5 points; all pairs, and the pairs of runs at 90 %
 or more, which are the hard ones), its Spearman correlation with the
-accuracy, and within each recipe of several seeds (runs named ``RECIPE_sN``) how often
-it picks that recipe's best seed. Writes ``results/selection.json`` (and the package
+accuracy, and within each experiment of several seeds (the ``experiment`` its result
+records) how often it picks that experiment's best seed. Writes ``results/selection.json`` (and the package
 copy the book reads, ``iic_tutorial.pretrained.selection()``); scores of a
 candidate already in that file (same name, steps and date) are reused.
 """
