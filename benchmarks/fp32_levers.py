@@ -2,7 +2,7 @@
 
     python benchmarks/fp32_levers.py                         # one core (0), oneDNN capped at AVX2
     python benchmarks/fp32_levers.py --cores 0,1 --threads 1,2 --onednn 1
-    python benchmarks/fp32_levers.py --isa native --out results/fp32_levers_native.json
+    python benchmarks/fp32_levers.py --isa AVX512_CORE --onednn 1 --out iic_tutorial/pretrained/fp32_levers_avx512.json
 
 Most readers' CPUs (and every GPU) train in fp32. A lever that changes the process --
 oneDNN on or off (``TF_ENABLE_ONEDNN_OPTS``), the number of TensorFlow threads -- can
@@ -28,7 +28,7 @@ Rows:
 - one evaluation as ``train --eval-every`` runs it (BatchNorm recalibrated on 5000
   training images, then the 10k test images and the 5000 dev images scored), in
   seconds and as a share of a run at several evaluation cadences.
-Writes JSON (default ``results/fp32_levers.json``); not a pass/fail test.
+Writes JSON (default ``iic_tutorial/pretrained/fp32_levers.json``, package data the book reads); not a pass/fail test.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "results" / "fp32_levers.json"
+OUT = ROOT / "iic_tutorial" / "pretrained" / "fp32_levers.json"  # package data: the book reads it
 CADENCES = (100, 200, 500, 1000)
 
 

@@ -1,6 +1,6 @@
 """How far apart are the fp32 and bf16 gradients of one train step, next to the step's own noise?
 
-    python benchmarks/precision_gradients.py                 # writes results/precision_gradients.json
+    python benchmarks/precision_gradients.py                 # writes iic_tutorial/pretrained/precision_gradients.json
     python benchmarks/precision_gradients.py --weights runs/long_band_fp32_s1/model.weights.h5
 
 ``long_band`` trained in fp32 and in bf16 (oneDNN's bfloat16 rewrite, CPUs with
@@ -44,7 +44,7 @@ from iic_tutorial.training import IICTrainer, TrainConfig  # noqa: E402
 from iic_tutorial.training.evaluation import load_run_weights  # noqa: E402
 from iic_tutorial.training.step import bf16_runs_here, head_losses, make_views, onednn_bf16  # noqa: E402
 
-OUT = ROOT / "results" / "precision_gradients.json"
+OUT = ROOT / "iic_tutorial" / "pretrained" / "precision_gradients.json"  # package data: the book reads it
 
 
 def gradients(model, config: TrainConfig, x: tf.Tensor, seed: tuple[int, int], bf16: bool,

@@ -13,7 +13,7 @@ from .model import create_model
 
 __all__ = ["load_pretrained", "pretrained_info", "pretrained_history", "weights_path", "model_files",
            "PRETRAINED", "DEFAULT", "experiment_results", "experiment_name",
-           "experiment_groups", "head_restarts"]
+           "experiment_groups", "head_restarts", "benchmark"]
 
 #: The shipped models, by name: the recipe that trained each, and what the book uses it for.
 #: Each was chosen without labels among the seeds of its recipe (``benchmarks/ship_model.py``).
@@ -192,6 +192,22 @@ def subheads() -> dict:
     and ``steps``.
     """
     return _read_json("subheads.json", "sub-head results", "run benchmarks/subheads.py")
+
+
+def benchmark(name: str) -> dict:
+    """The result a benchmark wrote into the package: ``iic_tutorial/pretrained/<name>.json``.
+
+    For the benchmarks that write there and nowhere else (one copy, which Colab
+    installs with the package): ``"fp32_levers"`` and ``"fp32_levers_avx512"``
+    (``benchmarks/fp32_levers.py``: fp32 step times by lever, oneDNN capped at
+    AVX2 / AVX-512), ``"precision_gradients"`` (``benchmarks/precision_gradients.py``:
+    how far the fp32 and bf16 gradients of one step lie apart). Each holds its
+    provenance (command, revision, hardware, software) and ``rows``.
+    FileNotFoundError, naming the script to run, if absent.
+    """
+    script = "fp32_levers" if name.startswith("fp32_levers") else name
+    return _read_json(f"{name}.json", f"result of benchmarks/{script}.py",
+                      f"run benchmarks/{script}.py")
 
 
 def experiment_name(run_name: str) -> str:

@@ -26,13 +26,14 @@ from .probe import (BF16_FLAGS, cpu_flags, cpu_name, git_revision, gpu_names, ha
 from .schema import CURVE_FIELDS, RESULT_FIELDS, THRESHOLDS, training_result
 from .scoreboard import (BOTTOM_LINE_HELDOUT, BOTTOM_LINE_RECIPES, BOTTOM_LINE_ROWS, HEADLINE, IDEAS,
                          PROTOCOLS, REPORTED, bottom_line, scoreboard)
-from .tables import (distributed_table, mean_std, run_cores, run_processor, speed_table, time_table,
-                     where_it_runs)
+from .tables import (distributed_table, gradients_table, levers_table, mean_std, run_cores, run_processor,
+                     speed_table, time_table, where_it_runs)
 
 __all__ = ["provenance", "hardware", "software", "machine", "gpu_names", "cpu_name",
            "git_revision", "threads", "cpu_flags", "BF16_FLAGS", "atomic_write_text",
            "atomic_save_weights", "training_result", "RESULT_FIELDS", "CURVE_FIELDS", "THRESHOLDS",
            "time_to_accuracy", "median_time_to_accuracy", "time_table", "same_trajectory", "at_step",
            "until", "first_step", "run_processor", "run_cores", "where_it_runs", "distributed_table",
-           "speed_table", "mean_std", "scoreboard", "HEADLINE", "IDEAS", "REPORTED", "bottom_line",
+           "speed_table", "levers_table", "gradients_table", "mean_std", "scoreboard", "HEADLINE", "IDEAS",
+           "REPORTED", "bottom_line",
            "BOTTOM_LINE_RECIPES", "BOTTOM_LINE_HELDOUT", "BOTTOM_LINE_ROWS", "PROTOCOLS"]

@@ -9,7 +9,7 @@ from .curves import median_time_to_accuracy, time_to_accuracy
 
 __all__ = [
     "time_table", "run_processor", "run_cores", "where_it_runs", "distributed_table",
-    "speed_table", "mean_std"
+    "speed_table", "levers_table", "gradients_table", "mean_std"
 ]
 
 
@@ -25,6 +25,53 @@ def speed_table(result: dict) -> str:
     for r in result["rows"]:
         lines.append(f"| {r['step']} | {r['s_per_step']:.3f} | {r['images_per_s']:.0f} "
                      f"| {r['gflop_per_s']:.0f} | {r['speedup_vs_article_code']:.2f}x |")
+    return "\n".join(lines)
+
+
+def levers_table(results: list[dict]) -> str:
+    """The Markdown table of ``benchmarks/fp32_levers.py`` results (the engineering notes show it).
+
+    One row per timed fp32 step and result (each result is one oneDNN ISA cap, in
+    interleaved rounds): seconds per step (median of the rounds), the speed-up
+    over the baseline of its run (oneDNN on, the first thread count) and over the
+    article's code in the same settings (medians of per-round ratios), and for the
+    ``long_band`` rows one evaluation in seconds and its share of a run that
+    evaluates every 100 or 500 steps.
+    """
+    lines = ["| oneDNN capped at | train step (fp32) | s/step | vs oneDNN, fewest threads "
+             "| vs the article's code | one evaluation | its share at every 100 / 500 steps |",
+             "|---|---|---|---|---|---|---|"]
+    for result in results:
+        cap = result.get("isa_cap") or "no cap"
+        for r in result["rows"]:
+            ev = ("—", "—")
+            if "evaluation_s" in r:
+                share = r["evaluation_share_at_eval_every"]
+                ev = (f"{r['evaluation_s']:.1f} s",
+                      f"{100 * share['100']:.1f} % / {100 * share['500']:.1f} %")
+            lines.append(f"| {cap} | {r['step']} | {r['s_per_step']:.2f} | {r['speedup_vs_baseline']:.2f}x "
+                         f"| {r['speedup_vs_article_code_same_settings']:.2f}x | {ev[0]} | {ev[1]} |")
+    return "\n".join(lines)
+
+
+def gradients_table(result: dict) -> str:
+    """The Markdown table of a ``benchmarks/precision_gradients.py`` result.
+
+    One row per network: the size of the reference gradient (fp32 network, P in
+    float64) and, for each other way of computing the step, its mean relative
+    distance to the reference over the batches, ||g - g_ref|| / ||g_ref||, in %.
+    """
+    ways = [k for k, v in result["rows"][0].items() if isinstance(v, dict)]
+    lines = ["| network | batches | " + " | ".join(ways) + " |", "|---|---|" + "---|" * len(ways)]
+    networks: dict[str, list[dict]] = {}
+    for row in result["rows"]:
+        networks.setdefault(row["network"], []).append(row)
+    for name, rows in networks.items():
+        cells = []
+        for way in ways:
+            d = sum(r[way]["relative_distance"] for r in rows) / len(rows)
+            cells.append(f"{100 * d:.4f} %" if d < 1e-3 else f"{100 * d:.1f} %")
+        lines.append(f"| {name} | {len(rows)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

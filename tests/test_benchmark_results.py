@@ -1,0 +1,55 @@
+"""The benchmark results shipped as package data, and the tables the book makes of them."""
+
+import pytest
+
+import iic_tutorial as iic
+from iic_tutorial.runs import gradients_table, levers_table
+
+SHIPPED = ("fp32_levers", "precision_gradients")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_benchmark_result_says_where_it_came_from(name):
+    result = iic.pretrained.benchmark(name)
+    assert result["command"].startswith(f"python benchmarks/{name}.py")
+    assert not result["revision"].endswith("-dirty") and result["revision"] != "unknown"
+    assert {"tensorflow", "keras", "numpy", "python"} <= set(result["software"])
+    assert result["machine"]["cpu"] and result["rows"]
+
+
+def test_a_missing_benchmark_result_names_the_script_to_run():
+    with pytest.raises(FileNotFoundError, match=r"run benchmarks/no_such_thing\.py"):
+        iic.pretrained.benchmark("no_such_thing")
+
+
+def test_the_precision_of_P_barely_moves_the_gradient_and_bf16_does():
+    # the sentence of the engineering notes these rows carry: P in float32 instead of float64
+    # moves a step's gradient by round-off, the bf16 network by whole percents
+    rows = iic.pretrained.benchmark("precision_gradients")["rows"]
+    assert all(r["fp32, P float32"]["relative_distance"] < 1e-4 for r in rows)
+    assert all(r["bf16, P float64"]["relative_distance"] > 1e-2 for r in rows)
+
+
+def test_gradients_table_averages_each_network_over_its_batches():
+    def row(network, d):
+        return {"network": network, "gradient_norm": 1.0,
+                "a": {"relative_distance": d, "cosine": 1.0}, "b": {"relative_distance": 2 * d, "cosine": 1.0}}
+
+    table = gradients_table({"rows": [row("net 1", 0.1), row("net 1", 0.3), row("net 2", 1e-6)]})
+    lines = table.splitlines()
+    assert lines[0] == "| network | batches | a | b |" and len(lines) == 4
+    assert lines[2] == "| net 1 | 2 | 20.0 % | 40.0 % |"
+    assert lines[3] == "| net 2 | 1 | 0.0001 % | 0.0002 % |"
+
+
+def test_levers_table_has_a_row_per_timed_step_and_the_evaluation_share():
+    timed = {"step": "long_band, oneDNN, 1 thread(s)", "s_per_step": 1.0, "speedup_vs_baseline": 1.0,
+             "speedup_vs_article_code_same_settings": 2.0, "evaluation_s": 7.0,
+             "evaluation_share_at_eval_every": {"100": 7 / 107, "500": 7 / 507}}
+    other = {"step": "article code", "s_per_step": 2.0, "speedup_vs_baseline": 1.0,
+             "speedup_vs_article_code_same_settings": 1.0}
+    lines = levers_table([{"isa_cap": "AVX2", "rows": [timed, other]},
+                          {"isa_cap": None, "rows": [other]}]).splitlines()
+    assert len(lines) == 5
+    assert lines[2] == "| AVX2 | long_band, oneDNN, 1 thread(s) | 1.00 | 1.00x | 2.00x | 7.0 s | 6.5 % / 1.4 % |"
+    assert lines[4].startswith("| no cap | article code |") and lines[4].endswith("| — | — |")
