@@ -75,8 +75,7 @@ test-stack:
 
 # the readers' stacks of the README's "Where it runs": Colab's versions and the floor
 test-stacks:
-	.ci/stack colab
-	.ci/stack floor
+	.ci/stack-all colab floor
 
 results: $(STAMP)
 	$(PY) benchmarks/collect.py --table
@@ -85,4 +84,4 @@ test-browser: mnist vendor browser
 	$(PY) -m pytest tests/test_book_browser.py
 
 clean:
-	rm -rf _build _vendor $(VENV) .venv-* .whl build
+	rm -rf _build _vendor $(VENV) .venv-* .whl build .ci-logs
