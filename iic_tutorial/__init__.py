@@ -15,6 +15,8 @@ The importable companion of the iic-tutorial Jupyter Book. Submodules, one conce
 - ``plots``, ``widgets``, ``toy``: the book's figures, controls and toy problem
 - ``pretrained``: ``load_pretrained()``, the shipped model, the collected results
 - ``runs``: a result's provenance, atomic writes, the scoreboard and step-speed tables
+- ``files``, ``cpu``: atomic writes and the processor's features, leaves that training
+  and the reports both use
 - ``selection``: label-free scores that choose among trained runs without labels
 
 Submodules load on first use (``iic_tutorial.information``), so importing the package
@@ -34,7 +36,7 @@ __version__ = "0.1.0"
 _SUBMODULES = {
     "information", "losses", "augment", "model", "data", "train", "training", "metrics",
     "plots", "widgets", "toy", "pretrained", "runs", "selection", "segmentation", "strokes",
-    "recipes", "experiments",
+    "recipes", "experiments", "files", "cpu",
 }
 
 

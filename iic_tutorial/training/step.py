@@ -20,7 +20,7 @@ import tensorflow as tf
 from ..augment import compose
 from ..losses import (BF16_ROW_SUM_TOLERANCE, ROW_SUM_TOLERANCE, check_probabilities,
                       iic_loss_of_joint, joint_counts, joint_from_counts)
-from ..runs import BF16_FLAGS, cpu_flags
+from ..cpu import BF16_FLAGS, cpu_flags
 from .config import TrainConfig, _check_precision
 
 __all__ = ["IICStep", "StepResult", "make_views", "head_losses", "resolve_precision",
