@@ -138,10 +138,12 @@ def _too_short(num_steps: int, restart_steps: int) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    """Parse -> train (the library: ``IICTrainer.open`` and ``fit``) -> write the result."""
     import numpy as np
 
     from .data import dev_indices, load_mnist
     from .training import IICTrainer, evaluate
+    from .training import restarts as rs
 
     try:
         steps = length_in_steps(args, 1.0)  # a missing length is said before TensorFlow starts
@@ -169,90 +171,27 @@ def _train(args: argparse.Namespace) -> int:
     x_all = np.concatenate([x_train, x_test])  # IIC trains on every image, without labels
     x_fit = x_all if args.train_on == "all" else x_train
     num_steps = length_in_steps(args, config.steps_per_epoch(len(x_fit)))
+    if config.restarts > 1 and num_steps <= config.restart_steps:
+        return _too_short(num_steps, config.restart_steps)
     dev = dev_indices(len(x_train))  # its labels may guide choices; the test labels only score
     revision = git_revision()
     if revision.endswith("-dirty"):
         print(f"warning: the checkout has uncommitted changes ({revision}): this run's result "
               "cannot be traced to a commit", file=sys.stderr)
-
-    def open_trainer(folder: Path, settings) -> IICTrainer | int:
-        """The run in ``folder`` (resumed) or a new one; an exit status if it cannot be."""
-        if not IICTrainer.exists(folder):
-            try:
-                trainer = IICTrainer(settings, strategy=strategy)
-            except ValueError as e:  # e.g. a precision this machine cannot run
-                print(f"error: {e}", file=sys.stderr)
-                return 2
-            trainer.history["train_on"] = args.train_on
-        else:
-            try:
-                trainer = IICTrainer.restore(folder, strategy=strategy)
-            except ValueError as e:
-                print(f"error: {e}", file=sys.stderr)
-                return 2
-            if trainer.config != settings:
-                print(f"error: {folder} holds a run with other settings; choose another --out",
-                      file=sys.stderr)
-                return 2
-            if trainer.history.get("train_on", "all") != args.train_on:
-                print(f"error: {folder} holds a run trained on --train-on "
-                      f"{trainer.history.get('train_on', 'all')}; choose another --out",
-                      file=sys.stderr)
-                return 2
-            print(f"Resuming {folder} at step {int(trainer.step.numpy())}")
-        # the code that trains is the code of now, not of when the run ends: record it at each start
-        trainer.history.setdefault("revisions", []).append(revision)
-        return trainer
-
-    def train_to(trainer: IICTrainer, steps: int, folder: Path) -> int:
-        """Train to ``steps`` (checkpoints in ``folder``); 0, or the exit status to stop with."""
-        try:
-            trainer.fit(x_fit, num_steps=steps, x_eval=x_test, y_eval=y_test,
-                        eval_every=args.eval_every or recipes.eval_every(args.recipe),
-                        checkpoint_dir=folder,
-                        progress=not args.quiet, track_raw_bn=True,
-                        dev=(x_train[dev], y_train[dev]))
-        except RuntimeError as e:  # the folder is locked by another training
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        except (FloatingPointError, OSError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        return 130 if trainer.interrupted else 0  # fit said where the checkpoint is
-
-    restarts = None
-    if config.restarts == 1:
-        trainer = open_trainer(out, config)
-        if isinstance(trainer, int):
-            return trainer
-        folder = out
-    else:  # candidates, the lowest loss after restart_steps, and it trains on
-        from .training import restarts as rs
-
-        if num_steps <= config.restart_steps:
-            return _too_short(num_steps, config.restart_steps)
-        candidates = {}
-        for seed in rs.candidate_seeds(config):
-            folder = out / rs.candidate_folder(seed)
-            candidate = open_trainer(folder, rs.candidate_config(config, seed))
-            if isinstance(candidate, int):
-                return candidate
-            if int(candidate.step.numpy()) < config.restart_steps:
-                status = train_to(candidate, config.restart_steps, folder)
-                if status:
-                    return status
-            candidates[seed] = candidate
-        restarts = rs.decide(candidates, config.restart_steps)
-        chosen = restarts["chosen"]
-        atomic_write_text(out / "restarts.json", json.dumps(restarts, indent=1))
-        print(f"Candidates' mean loss over steps {rs.window_start(config.restart_steps)}-"
-              f"{config.restart_steps}: " + ", ".join(
-                  f"seed {s} {v:.4f}" for s, v in restarts["loss"].items())
-              + f"; seed {chosen} trains on")
-        trainer, folder = candidates[chosen], out / rs.candidate_folder(chosen)
-    status = train_to(trainer, num_steps, folder)
-    if status:
-        return status
+    try:
+        trainer = IICTrainer.open(out, config, strategy, notes={"train_on": args.train_on},
+                                  revision=revision)
+        trainer.fit(x_fit, num_steps=num_steps, x_eval=x_test, y_eval=y_test,
+                    eval_every=args.eval_every or recipes.eval_every(args.recipe), checkpoint_dir=out,
+                    progress=not args.quiet, track_raw_bn=True, dev=(x_train[dev], y_train[dev]))
+    except (ValueError, RuntimeError) as e:  # a precision this machine cannot run, a folder of
+        print(f"error: {e}", file=sys.stderr)  # another run, or locked by another training
+        return 2
+    except (FloatingPointError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if trainer.interrupted:
+        return 130  # fit said where the checkpoint is
     if worker is not None:
         print(f"Worker done at step {int(trainer.step.numpy())}; the chief writes {args.out}")
         return 0
@@ -264,12 +203,8 @@ def _train(args: argparse.Namespace) -> int:
         trainer, "python -m iic_tutorial " + " ".join(sys.argv[1:]), all70k=all70k,
         trained_on=f"{args.train_on} ({len(x_fit)} images; an epoch is one pass over them)",
         experiment=args.experiment, seed=config.seed)
-    if restarts is not None:  # the recipe's settings, and every candidate's training time
-        result.update(config=config.to_dict(), restarts=restarts,
-                      curve=rs.shift_curve(result["curve"], restarts["others_wall_time_s"],
-                                           config.restart_steps),
-                      wall_time_s=result["wall_time_s"] + restarts["others_wall_time_s"],
-                      eval_time_s=result["eval_time_s"] + restarts["others_eval_time_s"])
+    if trainer.choice is not None:  # the recipe's settings, and every candidate's training time
+        result = rs.whole_run(result, trainer.choice, config)
     atomic_write_text(out / "result.json", json.dumps(result, indent=1))
     print(f"Test accuracy {100 * final['acc']:.2f} %, all 70k {100 * all70k['acc']:.2f} %, "
           f"dev {100 * final['dev_acc']:.2f} %; wrote {out / 'result.json'}")

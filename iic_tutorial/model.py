@@ -6,7 +6,7 @@ import keras
 from keras import layers
 
 __all__ = ["create_model", "POOLINGS", "pooling_of", "cluster_head", "export_subheads", "load_weights",
-           "BatchNormalization", "INPUT_SHAPE"]
+           "head_names", "BatchNormalization", "INPUT_SHAPE"]
 
 #: How the trunk's last feature map becomes the heads' input (``create_model(pooling=)``).
 POOLINGS = ("gap", "flatten")
@@ -140,6 +140,24 @@ def create_model(
     heads = [cluster_head(h, k, f"Z_{i + 1}") for i in range(num_subheads)]
     heads += [cluster_head(h, k_over, f"Z_over_{i + 1}") for i in range(num_subheads)]
     return keras.Model(x, heads, name="iic")
+
+
+def head_names(model: keras.Model) -> tuple[str, str]:
+    """The names of the two outputs a network is scored by: its k-cluster and its over-clustering head.
+
+    A :func:`create_model` network names its outputs after their layers:
+    ``("Z", "Z_over")``, or with sub-heads the first of each, ``("Z_1",
+    "Z_over_1")`` (:func:`export_subheads` makes the chosen pair a
+    two-output network). Reading heads by name instead of by position keeps
+    ``outputs[:2]`` from being two 10-cluster sub-heads. ValueError, naming
+    the outputs, for a network without such heads.
+    """
+    names = list(model.output_names)
+    for pair in (("Z", "Z_over"), ("Z_1", "Z_over_1")):
+        if set(pair) <= set(names):
+            return pair
+    raise ValueError(f"expected a create_model network, whose outputs are named Z and Z_over (or "
+                     f"Z_1..Z_h and Z_over_1..Z_over_h with sub-heads); got outputs {names}")
 
 
 def pooling_of(model: keras.Model) -> str:

@@ -72,20 +72,24 @@ def label_free_scores(model, x: np.ndarray, seeds: tuple[int, ...] = (0, 1)) -> 
     as the IIC loss does. ``seeds``: the fast view's seeds (the other views use
     the first). Returns floats keyed by the names of :data:`SCORES`.
     """
-    from .training import predict
+    from .training.evaluation import scored_heads
 
     if not seeds:
         raise ValueError("seeds must name at least one augmentation seed for the fast view")
-    z, z_over = predict(model, x)[:2]
+
+    def heads(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return scored_heads(model, images)  # by name: with sub-heads, not two k-cluster heads
+
+    z, z_over = heads(x)
     out: dict[str, list[float]] = {"mi_fast": [], "agreement_fast": [], "mi_over_fast": []}
     for seed in seeds:
-        z_prime, z_prime_over = predict(model, views_of(x, VIEWS["fast"](), seed))[:2]
+        z_prime, z_prime_over = heads(views_of(x, VIEWS["fast"](), seed))
         out["mi_fast"].append(mutual_information(joint_distribution(z, z_prime)))
         out["agreement_fast"].append(float(np.mean(z.argmax(1) == z_prime.argmax(1))))
         out["mi_over_fast"].append(mutual_information(joint_distribution(z_over, z_prime_over)))
     scores = {name: float(np.mean(v)) for name, v in out.items()}
     for name in ("mild", "article"):
-        z_prime = predict(model, views_of(x, VIEWS[name](), seeds[0]))[0]
+        z_prime = heads(views_of(x, VIEWS[name](), seeds[0]))[0]
         scores[f"mi_{name}"] = mutual_information(joint_distribution(z, z_prime))
     scores["mi_views"] = float(np.mean([scores[f"mi_{v}"] for v in VIEWS]))
     P_z = np.asarray(z, np.float64).mean(0)

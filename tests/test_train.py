@@ -410,8 +410,3 @@ def test_evaluate_reads_the_10_and_the_50_cluster_head_of_a_model_with_subheads(
     assert r["acc_over"] == cluster_accuracy(y, outs[3].argmax(1), many_to_one=True)
     with pytest.raises(ValueError, match="got 3 outputs"):
         split_heads(outs[:3])
-
-
-def test_a_trainer_refuses_restarts_it_would_not_run():
-    with pytest.raises(ValueError, match="IICTrainer trains one run.*--restarts 3"):
-        IICTrainer(small_config(restarts=3))

@@ -1,7 +1,8 @@
 """Checkpoints: a training folder that survives a kill at any moment, and its lock.
 
-A folder holds ``state.json`` (format 2: config, history, step, times, and the
-name of the checkpoint files) and ``ckpt-STEP-ID.*`` (weights, optimizer
+A checkpoint is a :class:`~iic_tutorial.training.state.TrainState` on disk. A folder
+holds ``state.json`` (format 2: config, history, step, times, and the name of the
+checkpoint files) and ``ckpt-STEP-ID.*`` (weights, optimizer
 state, step counter; ``tf.train.Checkpoint``). :func:`save` writes new files,
 then replaces ``state.json`` atomically, then removes the old files, so the
 folder always holds one complete, consistent checkpoint.
@@ -13,15 +14,12 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
-from ..runs.files import atomic_write_text
+from ..files import atomic_write_text
 from .config import TrainConfig
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .loop import IICTrainer
+from .state import TrainState
 
 __all__ = ["save", "restore", "exists", "FolderLock"]
 
@@ -70,12 +68,12 @@ class FolderLock:
 _FolderLock = FolderLock  # the name before the training package
 
 
-def _tf_checkpoint(trainer: "IICTrainer") -> tf.train.Checkpoint:
-    return tf.train.Checkpoint(model=trainer.model, optimizer=trainer.optimizer, step=trainer.step)
+def _tf_checkpoint(state: TrainState) -> tf.train.Checkpoint:
+    return tf.train.Checkpoint(model=state.model, optimizer=state.optimizer, step=state.step)
 
 
-def save(trainer: "IICTrainer", directory: str | os.PathLike) -> Path:
-    """Write a trainer's weights, optimizer state, step, config and history to a folder.
+def save(state: TrainState, directory: str | os.PathLike) -> Path:
+    """Write a run's weights, optimizer state, step, config, history and clocks to a folder.
 
     Safe against a kill at any moment: the checkpoint files get a new name
     (``ckpt-STEP-ID.*``), then ``state.json``, which names them, is
@@ -85,15 +83,15 @@ def save(trainer: "IICTrainer", directory: str | os.PathLike) -> Path:
     all of them) and only the chief's folder is the run's.
     """
     directory = Path(directory)
-    step = int(trainer.step.numpy())
+    step = state.steps_done
     name = f"ckpt-{step}-{time.time_ns() % 10**12:012d}"
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        _tf_checkpoint(trainer).write(str(directory / name))
-        state = {"format": 2, "checkpoint": name, "step": step,
-                 "config": trainer.config.to_dict(), "history": trainer.history,
-                 "wall_time": trainer.wall_time, "eval_time": trainer.eval_time}
-        atomic_write_text(directory / "state.json", json.dumps(state))
+        _tf_checkpoint(state).write(str(directory / name))
+        record = {"format": 2, "checkpoint": name, "step": step,
+                  "config": state.config.to_dict(), "history": state.history,
+                  "wall_time": state.wall_time, "eval_time": state.eval_time}
+        atomic_write_text(directory / "state.json", json.dumps(record))
     except OSError as e:
         raise OSError(e.errno, f"could not write a checkpoint to {directory}: "
                       f"{e.strerror or e}. Free some space or choose another folder; the "
@@ -104,14 +102,13 @@ def save(trainer: "IICTrainer", directory: str | os.PathLike) -> Path:
     return directory
 
 
-def restore(directory: str | os.PathLike, strategy: tf.distribute.Strategy | None = None,
-            trainer_class: type | None = None) -> "IICTrainer":
-    """A trainer rebuilt from :func:`save`'s folder; ``fit`` continues from its step.
+def restore(directory: str | os.PathLike, strategy: tf.distribute.Strategy | None = None) -> TrainState:
+    """The state :func:`save` wrote to a folder, rebuilt; a trainer holding it continues from its step.
 
-    ``strategy``: train on under this tf.distribute strategy (a checkpoint
-    does not depend on the strategy it was written under). ``trainer_class``:
-    the class to rebuild (default :class:`IICTrainer`; a subclass's
-    ``restore`` passes itself).
+    ``strategy``: the tf.distribute strategy whose scope the network is built
+    in (a checkpoint does not depend on the strategy it was written under).
+    (:meth:`IICTrainer.restore <iic_tutorial.training.IICTrainer.restore>`
+    gives a trainer holding this state.)
 
     Raises FileNotFoundError for a folder without a checkpoint and
     ValueError (naming the file and the problem) for a damaged one: a
@@ -119,39 +116,37 @@ def restore(directory: str | os.PathLike, strategy: tf.distribute.Strategy | Non
     truncated or of another network, or a step that does not match the
     state (files mixed from two runs) -- never a half-loaded model.
     """
-    from .loop import IICTrainer
-
     directory = Path(directory)
     state_file = directory / "state.json"
     if not state_file.is_file():
         raise FileNotFoundError(f"no checkpoint in {directory} (missing state.json); train with checkpoint_dir first")
     try:
-        state = json.loads(state_file.read_text())
-        config = TrainConfig.from_dict(state["config"])
-        history = state["history"]
+        record = json.loads(state_file.read_text())
+        config = TrainConfig.from_dict(record["config"])
+        history = record["history"]
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{state_file} is not a readable training state ({type(e).__name__}: "
                          f"{e}); the folder is damaged: delete it or choose another folder") from e
-    name = state.get("checkpoint", "ckpt")  # "ckpt": folders written before format 2
+    name = record.get("checkpoint", "ckpt")  # "ckpt": folders written before format 2
     prefix = directory / name
     if not Path(f"{prefix}.index").is_file():
         raise ValueError(f"{state_file} names checkpoint {name!r}, but {prefix}.index is missing: "
                          "the folder is incomplete or mixed from two runs")
-    trainer = (trainer_class or IICTrainer)(config, strategy=strategy)
+    state = TrainState.create(config, strategy=strategy)
     try:
-        _tf_checkpoint(trainer).read(str(prefix)).assert_consumed()
+        _tf_checkpoint(state).read(str(prefix)).assert_consumed()
     except Exception as e:  # OpError, IndexError ("read less bytes"), AssertionError, ...
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ValueError(f"checkpoint {prefix} could not be read ({type(e).__name__}: {first[:200]}); "
                          "it is truncated, damaged or of another network") from e
-    expected = state.get("step", history["step"][-1] if history.get("step") else 0)
-    if int(trainer.step.numpy()) != expected:
+    expected = record.get("step", history["step"][-1] if history.get("step") else 0)
+    if state.steps_done != expected:
         raise ValueError(f"{directory} mixes two saves: state.json is at step {expected} but "
-                         f"checkpoint {name!r} at step {int(trainer.step.numpy())}")
-    trainer.history = history
-    trainer.wall_time = state.get("wall_time", 0.0)
-    trainer.eval_time = state.get("eval_time", 0.0)
-    return trainer
+                         f"checkpoint {name!r} at step {state.steps_done}")
+    state.history = history
+    state.wall_time = record.get("wall_time", 0.0)
+    state.eval_time = record.get("eval_time", 0.0)
+    return state
 
 
 def exists(directory: str | os.PathLike) -> bool:

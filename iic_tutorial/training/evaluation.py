@@ -1,4 +1,4 @@
-"""Evaluation: predictions, BatchNorm recalibration, accuracy, and the trainer's eval callback.
+"""Evaluation: predictions, BatchNorm recalibration, accuracy, and the evaluation a fit runs.
 
 Labels are only ever used here, to *monitor* a run; training never sees them.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Callable
 
 import keras
 import numpy as np
@@ -16,12 +16,11 @@ import numpy as np
 from ..data import as_images
 from ..information import entropy, mutual_information
 from ..metrics import cluster_accuracy, confusion_matrix, nmi
+from ..model import head_names
+from .state import TrainState
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .loop import IICTrainer
-
-__all__ = ["predict", "recalibrate_batchnorm", "evaluate", "split_heads", "load_run_weights",
-           "Evaluation"]
+__all__ = ["predict", "predict_heads", "scored_heads", "recalibrate_batchnorm", "evaluate",
+           "split_heads", "load_run_weights", "Evaluation"]
 
 
 def _batchnorm_layers(model: keras.Model) -> list:
@@ -55,6 +54,17 @@ def predict(
     return [np.concatenate(parts) for parts in zip(*outs)]
 
 
+def predict_heads(
+    model: keras.Model, x: np.ndarray, batch_size: int = 1000, bn: str = "inference"
+) -> dict[str, np.ndarray]:
+    """:func:`predict`'s outputs by name: ``{"Z": (n, k), "Z_over": (n, k_over)}``.
+
+    With h sub-heads the keys are ``Z_1 .. Z_h, Z_over_1 .. Z_over_h``
+    (:func:`~iic_tutorial.model.head_names` says which pair is scored).
+    """
+    return dict(zip(model.output_names, predict(model, x, batch_size, bn)))
+
+
 def recalibrate_batchnorm(model: keras.Model, x: np.ndarray, batch_size: int = 1000) -> None:
     """Set every BatchNorm layer's moving mean/variance to its average batch statistics over x.
 
@@ -85,11 +95,33 @@ def split_heads(outputs: list) -> tuple:
     or with h sub-heads ``[Z_1, ..., Z_h, Z_over_1, ..., Z_over_h]``: the first
     of each half (sub-head 1; :meth:`IICTrainer.export_model` exports the chosen
     pair as a two-output network). ValueError for an odd number of outputs.
+    For outputs by name use :func:`predict_heads` and
+    :func:`~iic_tutorial.model.head_names`; this reads positions, for a list
+    that has lost its names.
     """
     if len(outputs) < 2 or len(outputs) % 2:
         raise ValueError(f"expected the outputs of a create_model network (k-cluster heads, then as "
                          f"many over-clustering heads); got {len(outputs)} outputs")
     return outputs[0], outputs[len(outputs) // 2]
+
+
+def scored_heads(model: keras.Model | Callable, x: np.ndarray, batch_size: int = 1000,
+                 bn: str = "inference") -> tuple[np.ndarray, np.ndarray]:
+    """(z, z_over): the two heads a network is scored by, :func:`~iic_tutorial.model.head_names`.
+
+    Softmax outputs for images x (:func:`predict`), ``(n, k)`` and ``(n, k_over)``.
+
+    Two outputs under other names (a network built elsewhere, such as the
+    article's code) or a plain callable without output names (a stand-in in a
+    test) are unambiguous and read by position, as :func:`split_heads` does;
+    more outputs than two must carry the names.
+    """
+    names = getattr(model, "output_names", None)
+    if names is None or (len(names) == 2 and not {"Z", "Z_over"} <= set(names)):
+        return split_heads(predict(model, x, batch_size, bn))
+    k_head, over_head = head_names(model)
+    heads = predict_heads(model, x, batch_size, bn)
+    return heads[k_head], heads[over_head]
 
 
 def load_run_weights(weights: str | os.PathLike) -> keras.Model:
@@ -129,7 +161,7 @@ def evaluate(
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != len(x):
         raise ValueError(f"y must hold one label per image: {len(x)} images but labels of shape {y.shape}")
-    z, z_over = split_heads(predict(model, x, batch_size, bn))
+    z, z_over = scored_heads(model, x, batch_size, bn)
     y = y.astype(np.int64)
     pred, pred_over = z.argmax(1), z_over.argmax(1)
     return {
@@ -143,7 +175,9 @@ def evaluate(
 class Evaluation:
     """The evaluation ``fit`` runs every ``eval_every`` steps: one record in ``history["evals"]``.
 
-    ``evaluation(trainer, last)`` (``last``: the latest step's output) records,
+    ``evaluation(state, last)`` (``state``: the run's
+    :class:`~iic_tutorial.training.state.TrainState`; ``last``: the latest
+    step's output) records,
     without labels: step, epoch, wall time, the losses, the weight alpha, the
     joint P of the last batch of the chosen k sub-head, I(Z;Z') and H(Z) of
     both heads (nats); then recalibrates BatchNorm on ``recalibrate_on``
@@ -163,10 +197,10 @@ class Evaluation:
         self.x_eval, self.y_eval, self.dev = x_eval, y_eval, dev
         self.recalibrate_on, self.track_raw_bn = recalibrate_on, track_raw_bn
 
-    def __call__(self, trainer: "IICTrainer", last: dict) -> dict:
-        step = int(trainer.step.numpy())
-        history, config = trainer.history, trainer.config
-        i, j = trainer.best_subheads()
+    def __call__(self, state: TrainState, last: dict) -> dict:
+        step = state.steps_done
+        history, config = state.history, state.config
+        i, j = state.best_subheads()
         P = np.asarray(last["P"][i], dtype=np.float64)
         P_over = np.asarray(last["P_over"][j], dtype=np.float64)
         P, P_over = P / P.sum(), P_over / P_over.sum()
@@ -174,7 +208,7 @@ class Evaluation:
             "step": step,
             "subheads": [i, j],
             "epoch": step / self.per_epoch,
-            "wall_time": round(trainer.wall_time, 3),
+            "wall_time": round(state.wall_time, 3),
             "loss": history["loss"][-1],
             "loss_k": history["loss_k"][-1],
             "loss_over": history["loss_over"][-1],
@@ -186,11 +220,11 @@ class Evaluation:
             "P": np.round(P, 6).tolist(),
         }
         if self.y_eval is not None and self.track_raw_bn:
-            record["acc_raw_bn"] = evaluate(trainer.export_model(), self.x_eval, self.y_eval)["acc"]
+            record["acc_raw_bn"] = evaluate(state.export_model(), self.x_eval, self.y_eval)["acc"]
         rng = np.random.default_rng([config.seed, step, 1])
         subset = rng.choice(len(self.x), size=min(self.recalibrate_on, len(self.x)), replace=False)
-        recalibrate_batchnorm(trainer.model, self.x[np.sort(subset)])
-        model = trainer.export_model()  # (with sub-heads, a copy: made once for both scores)
+        recalibrate_batchnorm(state.model, self.x[np.sort(subset)])
+        model = state.export_model()  # (with sub-heads, a copy: made once for both scores)
         if self.y_eval is not None:
             record.update(evaluate(model, self.x_eval, self.y_eval))
         if self.dev is not None:  # the labels choices may read (data.dev_indices)

@@ -14,18 +14,19 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from ..data import as_images
-from ..model import create_model, export_subheads
 from . import checkpoint
+from . import restarts as _restarts
 from .config import TrainConfig
 from .evaluation import Evaluation
-from .step import IICStep
+from .state import TrainState
+from .step import IICStep, resolve_precision
 
 __all__ = ["IICTrainer", "Callback"]
 
@@ -63,6 +64,12 @@ def _deferred_sigint():
         signal.signal(signal.SIGINT, previous)
 
 
+def _of_state(name: str, doc: str) -> property:
+    """A trainer attribute that is its state's: ``trainer.history`` is ``trainer.state.history``."""
+    return property(lambda self: getattr(self._held(), name),
+                    lambda self, value: setattr(self._held(), name, value), doc=doc)
+
+
 class IICTrainer:
     """Trains a :func:`create_model` network with the IIC loss.
 
@@ -78,6 +85,14 @@ class IICTrainer:
     write and read a checkpoint folder; a restored trainer continues where it
     stopped.
 
+    The trainer holds the run's :class:`~iic_tutorial.training.state.TrainState`
+    (``trainer.state``: network, optimizer, step, history, clocks; ``model``,
+    ``step``, ``history``, ... are its attributes) and what drives it: the
+    step function, the strategy, the settings asked for (``config``). With
+    ``config.restarts > 1``, :meth:`fit` trains the candidates first and the
+    trainer then holds the one it chose (``state.config`` has its seed;
+    ``choice`` records the comparison).
+
     ``strategy``: any ``tf.distribute.Strategy`` (MirroredStrategy for the
     GPUs of one machine, MultiWorkerMirroredStrategy for several machines);
     the model and optimizer are built in its scope and each step splits the
@@ -88,33 +103,44 @@ class IICTrainer:
     """
 
     def __init__(self, config: TrainConfig | None = None, model: keras.Model | None = None,
-                 strategy: tf.distribute.Strategy | None = None):
-        self.config = config or TrainConfig()
-        c = self.config
-        if c.restarts > 1:
-            raise ValueError(
-                f"IICTrainer trains one run, and restarts={c.restarts} asks for a choice among "
-                f"{c.restarts} runs: use the command line (python -m iic_tutorial train --restarts "
-                f"{c.restarts} ...), or train each of restarts.candidate_config(config, seed) for "
-                f"seed in restarts.candidate_seeds(config) and pick with restarts.decide")
+                 strategy: tf.distribute.Strategy | None = None, state: TrainState | None = None):
+        self.config = config or (state.config if state is not None else TrainConfig())
         self.strategy = strategy or tf.distribute.get_strategy()
-        with self.strategy.scope():  # a model passed in must have been built in this scope too
-            self.model = model or create_model(c.k, c.k_over, seed=c.seed, num_subheads=c.num_subheads,
-                                               fused_batchnorm=c.fused_batchnorm,
-                                               synchronized_batchnorm=c.synchronized_batchnorm,
-                                               pooling=c.pooling)
-            lr = c.lr
-            if c.lr_drop_step:  # counted by the optimizer's own step counter, so resumes keep it
-                lr = keras.optimizers.schedules.PiecewiseConstantDecay([c.lr_drop_step], [c.lr, c.lr / 10])
-            self.optimizer = keras.optimizers.Adam(learning_rate=lr)
-            self.optimizer.build(self.model.trainable_variables)
-            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.step_fn = IICStep(c, self.model, self.optimizer, self.strategy)
-        self.precision = self.step_fn.precision  # what "auto" means on this machine
-        self.history: dict = {"step": [], "loss": [], "loss_k": [], "loss_over": [], "evals": []}
         self.interrupted = False  # whether the last fit stopped early on Ctrl-C (SIGINT)
-        self.wall_time = 0.0  # seconds spent training in fit, summed over resumed runs
-        self.eval_time = 0.0  # seconds spent evaluating and checkpointing in fit (not in wall_time)
+        #: restarts.json's record of the candidates' comparison, once fit has made it (restarts > 1)
+        self.choice: dict | None = None
+        #: what open() records in each new run's history and checks on a resume; the revision it appends
+        self.notes: dict[str, Any] = {}
+        self.revision: str | None = None
+        self.state: TrainState | None = None
+        if self.config.restarts > 1:  # the candidates' networks are built by fit, one after another
+            if model is not None or state is not None:
+                raise ValueError(f"a run with restarts={self.config.restarts} builds its candidates' "
+                                 "networks itself; pass no model or state (or train one candidate: "
+                                 "restarts.candidate_config(config, seed))")
+            self.precision = resolve_precision(self.config.precision)
+            return
+        self._hold(state or TrainState.create(self.config, model, self.strategy))
+
+    def _hold(self, state: TrainState, step_fn: IICStep | None = None) -> None:
+        """Train ``state`` from now on (with ``step_fn``, or a new step for it)."""
+        self.state = state
+        self.step_fn = step_fn or IICStep(state.config, state.model, state.optimizer, self.strategy)
+        self.precision = self.step_fn.precision  # what "auto" means on this machine
+
+    def _held(self) -> TrainState:
+        if self.state is None:
+            raise RuntimeError(f"this run has restarts={self.config.restarts}: it has no network until "
+                               "fit has trained its candidates and chosen one")
+        return self.state
+
+    # The run's state, as the trainer's attributes (the names they have always had)
+    model = _of_state("model", "The network being trained.")
+    optimizer = _of_state("optimizer", "Its Adam optimizer.")
+    step = _of_state("step", "Steps done (a tf.Variable, int64).")
+    history = _of_state("history", "Per-step losses and ``history['evals']`` (:class:`TrainState`).")
+    wall_time = _of_state("wall_time", "Seconds spent training in fit, summed over resumed runs.")
+    eval_time = _of_state("eval_time", "Seconds spent evaluating and checkpointing in fit (not in wall_time).")
 
     # ----------------------------------------------------------------- step
     def train_step(self, x: np.ndarray) -> dict:
@@ -140,28 +166,18 @@ class IICTrainer:
         return out
 
     def best_subheads(self, window: int = 50) -> tuple[int, int]:
-        """(i, j): the k and k_over sub-heads with the lowest mean loss over the last steps.
-
-        Chosen without labels. With one sub-head per head this is (0, 0).
-        """
-        h = self.config.num_subheads
-        recent = self.history.get("subhead_losses", [])[-window:]
-        if h == 1 or not recent:
-            return 0, 0
-        mean = np.mean(recent, axis=0)
-        return int(np.argmin(mean[:h])), int(np.argmin(mean[h:]))
+        """(i, j): the sub-heads chosen without labels (:meth:`TrainState.best_subheads`)."""
+        return self._held().best_subheads(window)
 
     def export_model(self) -> keras.Model:
         """The trained network as a two-output create_model() (best sub-heads, copied weights)."""
-        if self.config.num_subheads == 1:
-            return self.model
-        return export_subheads(self.model, *self.best_subheads())
+        return self._held().export_model()
 
     def _batch_indices(self, n: int, step: int) -> np.ndarray:
         """Images for a step: epoch e's permutation (seeded by (seed, e)), sliced by the step."""
         per = self.config.images_per_step
         epoch, i = divmod(step, self.steps_per_epoch(n))
-        order = np.random.default_rng([self.config.seed, epoch]).permutation(n)
+        order = np.random.default_rng([self._held().config.seed, epoch]).permutation(n)
         return order[i * per:(i + 1) * per]
 
     def steps_per_epoch(self, n: int) -> int:
@@ -199,8 +215,31 @@ class IICTrainer:
         while fit runs). Ctrl-C ends the running step, saves and returns
         (``trainer.interrupted``). A trainer that already ran continues from
         its current step. Returns the history.
+
+        With ``config.restarts = n > 1`` the run first trains n candidates
+        (:mod:`.restarts`: seeds ``seed * n + i``, ``restart_steps`` steps
+        each, in ``checkpoint_dir/candidate_seedS`` when a folder is given,
+        each resumable), keeps the one with the lowest loss (``self.choice``,
+        also written to ``checkpoint_dir/restarts.json``) and trains it on to
+        ``num_steps``; a run no longer than its candidates raises ValueError.
         """
         x = as_images(x)
+        if self.config.restarts > 1:
+            if num_steps is None and self.choice is None:  # the run starts at step 0
+                if num_epochs is None:
+                    raise ValueError("give num_epochs or num_steps")
+                num_steps = int(math.ceil(num_epochs * self.steps_per_epoch(len(x))))
+            if self.choice is None:
+                options = dict(x_eval=x_eval, y_eval=y_eval, eval_every=eval_every,
+                               recalibrate_on=recalibrate_on, track_raw_bn=track_raw_bn, dev=dev,
+                               callbacks=callbacks, progress=progress, verbose=verbose)
+                chosen = _restarts.train_candidates(self, x, num_steps, checkpoint_dir, options)
+                if chosen is None:  # a candidate was interrupted: it said where its checkpoint is
+                    self.interrupted = True
+                    return {}
+                self._hold(chosen.state, chosen.step_fn)
+            if checkpoint_dir is not None:
+                checkpoint_dir = Path(checkpoint_dir) / _restarts.candidate_folder(self.choice["chosen"])
         per_epoch = self.steps_per_epoch(len(x))
         start = int(self.step.numpy())
         if num_steps is None:
@@ -230,7 +269,7 @@ class IICTrainer:
                     self.wall_time = time.perf_counter() - t0
                     if done % eval_every == 0 or done == num_steps:
                         t_eval = time.perf_counter()
-                        record = evaluation(self, last)
+                        record = evaluation(self.state, last)
                         if "acc" in record:
                             bar.set_postfix(loss=f"{last['loss']:.3f}", acc=f"{record['acc']:.3f}")
                         for callback in callbacks:
@@ -281,14 +320,50 @@ class IICTrainer:
 
     # ---------------------------------------------------------- checkpoints
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write this trainer to a folder (:func:`iic_tutorial.training.checkpoint.save`)."""
-        return checkpoint.save(self, directory)
+        """Write this run's state to a folder (:func:`iic_tutorial.training.checkpoint.save`)."""
+        return checkpoint.save(self._held(), directory)
 
     @classmethod
     def restore(cls, directory: str | os.PathLike,
                 strategy: tf.distribute.Strategy | None = None) -> "IICTrainer":
-        """A trainer rebuilt from a folder (:func:`iic_tutorial.training.checkpoint.restore`)."""
-        return checkpoint.restore(directory, strategy=strategy, trainer_class=cls)
+        """A trainer holding the state a folder holds (:func:`iic_tutorial.training.checkpoint.restore`)."""
+        state = checkpoint.restore(directory, strategy=strategy)
+        return cls(state.config, strategy=strategy, state=state)
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike, config: TrainConfig,
+             strategy: tf.distribute.Strategy | None = None, notes: Mapping[str, Any] | None = None,
+             revision: str | None = None) -> "IICTrainer":
+        """The run of ``config`` in ``folder``: resumed from its checkpoint, or a new one.
+
+        ``notes``: facts a resume must share that the settings do not hold
+        (the command line's ``{"train_on": "all"}``): written into a new run's
+        history; a resumed run whose history says otherwise raises ValueError,
+        as does a checkpoint of other settings (a history older than a note is
+        taken to agree). ``revision``: the code's revision, appended to
+        ``history["revisions"]`` at every start, since the code that trains is
+        the code of now. With ``config.restarts > 1`` nothing is opened yet:
+        :meth:`fit` opens each candidate in its sub-folder the same way.
+        """
+        notes = dict(notes or {})
+        if config.restarts > 1:
+            trainer = cls(config, strategy=strategy)
+        elif not checkpoint.exists(folder):
+            trainer = cls(config, strategy=strategy)
+            trainer.history.update(notes)
+        else:
+            trainer = cls.restore(folder, strategy=strategy)
+            if trainer.config != config:
+                raise ValueError(f"{folder} holds a run with other settings; choose another folder")
+            for key, value in notes.items():
+                if trainer.history.get(key, value) != value:
+                    raise ValueError(f"{folder} holds a run with {key} = {trainer.history[key]!r}, "
+                                     f"not {value!r}; choose another folder")
+            print(f"Resuming {folder} at step {int(trainer.step.numpy())}")
+        trainer.notes, trainer.revision = notes, revision
+        if revision is not None and trainer.state is not None:
+            trainer.history.setdefault("revisions", []).append(revision)
+        return trainer
 
     @staticmethod
     def exists(directory: str | os.PathLike) -> bool:

@@ -8,25 +8,29 @@ instead: ``n`` candidates with the seeds ``seed * n + 0 ... n - 1`` train
 ``restart_steps`` steps each, and the one whose mean loss over its last
 :data:`WINDOW` steps is the lowest trains on. No label is used to choose.
 
-The command line (``python -m iic_tutorial train``) runs the candidates in
-sub-folders of ``--out`` (each resumable) and writes the choice to
-``restarts.json`` there; this module holds what it needs to decide, so the
-choice and its accounting are tested on their own.
+``IICTrainer(config).fit(...)`` runs the candidates (:func:`train_candidates`),
+with a checkpoint folder in its sub-folders ``candidate_seedS`` (each resumable),
+and writes the choice to ``restarts.json`` there; the command line's
+``--restarts`` is that. The choice and its accounting are plain functions of the
+candidates' histories, tested on their own.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..files import atomic_write_text
 from .config import RESTART_WINDOW, TrainConfig
 
 __all__ = ["WINDOW", "candidate_seeds", "candidate_config", "candidate_folder", "trained_folder",
-           "window_start", "restart_loss", "choose", "evaluation_at", "decide", "shift_curve"]
+           "window_start", "restart_loss", "choose", "evaluation_at", "decide", "shift_curve",
+           "train_candidates", "whole_run"]
 
 #: Steps at the end of the candidate phase whose mean loss decides (the loss of one step is noisy).
 WINDOW = RESTART_WINDOW
@@ -149,3 +153,63 @@ def shift_curve(curve: Sequence[Mapping], others_s: float, restart_steps: int) -
     choice = point["wall_time"]
     return [{**p, "wall_time": others_s + (choice if p["step"] <= restart_steps else p["wall_time"])}
             for p in curve]
+
+
+def whole_run(result: dict, choice: Mapping, config: TrainConfig) -> dict:
+    """A run's result (``runs.training_result`` of the chosen candidate) as the recipe's.
+
+    It records the recipe's settings (``config``, whose seed the candidates'
+    derive from), the choice (``restarts``), and every candidate's training
+    and evaluation seconds: the curve on the whole recipe's clock
+    (:func:`shift_curve`) and the times with the other candidates' added.
+    """
+    return {**result, "config": config.to_dict(), "restarts": dict(choice),
+            "curve": shift_curve(result["curve"], choice["others_wall_time_s"], config.restart_steps),
+            "wall_time_s": result["wall_time_s"] + choice["others_wall_time_s"],
+            "eval_time_s": result["eval_time_s"] + choice["others_eval_time_s"]}
+
+
+def train_candidates(trainer: Any, x: np.ndarray, num_steps: int,
+                     checkpoint_dir: str | os.PathLike | None, options: Mapping) -> Any | None:
+    """Train a run's candidates to ``restart_steps``, one after another; the one chosen, or None.
+
+    trainer: the :class:`~iic_tutorial.training.IICTrainer` of a config with
+    ``restarts > 1``; each candidate is a trainer of the same class
+    (:func:`candidate_config`), opened with the trainer's notes and revision
+    (``IICTrainer.open``) in ``checkpoint_dir/candidate_seedS`` when a folder
+    is given -- a candidate that is there already resumes, and one that has
+    its steps is not trained again. ``options``: the rest of ``fit``'s
+    arguments. Sets ``trainer.choice`` (:func:`decide`, also written to
+    ``checkpoint_dir/restarts.json``) and returns the chosen candidate, or
+    None if a candidate was interrupted (Ctrl-C). ValueError for a run no
+    longer than its candidates.
+    """
+    config = trainer.config
+    if num_steps <= config.restart_steps:
+        raise ValueError(f"the run is {num_steps} steps, no longer than the candidates' "
+                         f"{config.restart_steps} (restart_steps); give more steps or fewer "
+                         "restart_steps")
+    kind = type(trainer)
+    candidates = {}
+    for seed in candidate_seeds(config):
+        settings = candidate_config(config, seed)
+        folder = None if checkpoint_dir is None else Path(checkpoint_dir) / candidate_folder(seed)
+        if folder is None:
+            candidate = kind(settings, strategy=trainer.strategy)
+            candidate.history.update(trainer.notes)
+            if trainer.revision is not None:
+                candidate.history.setdefault("revisions", []).append(trainer.revision)
+        else:
+            candidate = kind.open(folder, settings, trainer.strategy, trainer.notes, trainer.revision)
+        if int(candidate.step.numpy()) < config.restart_steps:
+            candidate.fit(x, num_steps=config.restart_steps, checkpoint_dir=folder, **options)
+            if candidate.interrupted:
+                return None
+        candidates[seed] = candidate
+    trainer.choice = choice = decide(candidates, config.restart_steps)
+    if checkpoint_dir is not None:
+        atomic_write_text(Path(checkpoint_dir) / "restarts.json", json.dumps(choice, indent=1))
+    print(f"Candidates' mean loss over steps {window_start(config.restart_steps)}-"
+          f"{config.restart_steps}: " + ", ".join(f"seed {s} {v:.4f}" for s, v in choice["loss"].items())
+          + f"; seed {choice['chosen']} trains on")
+    return candidates[choice["chosen"]]
