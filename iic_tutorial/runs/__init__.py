@@ -12,7 +12,8 @@ One module per layer, every name importable from here:
 
 - :mod:`.probe`: the machine and the software, probed (:func:`provenance`,
   :func:`git_revision`, :func:`hardware`, :func:`machine`, :func:`cpu_flags`, ...);
-- :mod:`.files`: atomic writes (:func:`atomic_write_text`, :func:`atomic_save_weights`);
+- :mod:`.files`: atomic writes (:func:`atomic_write_text`, :func:`atomic_save_weights`) and
+  the generated blocks of a page (:func:`replace_between_markers`);
 - :mod:`.schema`: what a result holds (:data:`RESULT_FIELDS`, :func:`training_result`);
 - :mod:`.curves`: reading a result's curve (:func:`time_to_accuracy`, :func:`at_step`, ...);
 - :mod:`.tables`: Markdown tables (:func:`speed_table`, :func:`where_it_runs`, ...);
@@ -20,20 +21,21 @@ One module per layer, every name importable from here:
 """
 
 from .curves import at_step, first_step, median_time_to_accuracy, same_trajectory, time_to_accuracy, until
-from .files import atomic_save_weights, atomic_write_text
+from .files import atomic_save_weights, atomic_write_text, replace_between_markers
 from .probe import (BF16_FLAGS, cpu_flags, cpu_name, git_revision, gpu_names, hardware, machine,
                     provenance, software, threads)
 from .schema import CURVE_FIELDS, RESULT_FIELDS, THRESHOLDS, training_result
 from .scoreboard import (BOTTOM_LINE_HELDOUT, BOTTOM_LINE_RECIPES, BOTTOM_LINE_ROWS, HEADLINE, IDEAS,
                          PROTOCOLS, REPORTED, bottom_line, scoreboard)
-from .tables import (distributed_table, gradients_table, levers_table, mean_std, run_cores, run_processor,
+from .tables import (MACHINE_FIELDS, distributed_table, gradients_table, levers_table, mean_std, run_cores,
+                     run_machine, run_processor,
                      speed_table, time_table, where_it_runs)
 
-__all__ = ["provenance", "hardware", "software", "machine", "gpu_names", "cpu_name",
-           "git_revision", "threads", "cpu_flags", "BF16_FLAGS", "atomic_write_text",
-           "atomic_save_weights", "training_result", "RESULT_FIELDS", "CURVE_FIELDS", "THRESHOLDS",
+__all__ = ["provenance", "hardware", "software", "machine", "gpu_names", "cpu_name", "git_revision",
+           "threads", "cpu_flags", "BF16_FLAGS", "atomic_write_text", "atomic_save_weights",
+           "replace_between_markers", "training_result", "RESULT_FIELDS", "CURVE_FIELDS", "THRESHOLDS",
            "time_to_accuracy", "median_time_to_accuracy", "time_table", "same_trajectory", "at_step",
-           "until", "first_step", "run_processor", "run_cores", "where_it_runs", "distributed_table",
-           "speed_table", "levers_table", "gradients_table", "mean_std", "scoreboard", "HEADLINE", "IDEAS",
-           "REPORTED", "bottom_line",
-           "BOTTOM_LINE_RECIPES", "BOTTOM_LINE_HELDOUT", "BOTTOM_LINE_ROWS", "PROTOCOLS"]
+           "until", "first_step", "run_machine", "MACHINE_FIELDS", "run_processor", "run_cores",
+           "where_it_runs", "distributed_table", "speed_table", "levers_table", "gradients_table",
+           "mean_std", "scoreboard", "HEADLINE", "IDEAS", "REPORTED", "bottom_line", "BOTTOM_LINE_RECIPES",
+           "BOTTOM_LINE_HELDOUT", "BOTTOM_LINE_ROWS", "PROTOCOLS"]

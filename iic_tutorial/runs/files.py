@@ -1,5 +1,6 @@
 """Writing result and weights files so that a process killed at any moment leaves the
-previous complete file or the new complete one, never half of one.
+previous complete file or the new complete one, never half of one; and the one function
+that rewrites a generated block between markers of a page.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "atomic_save_weights"]
+__all__ = ["atomic_write_text", "atomic_save_weights", "replace_between_markers"]
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -43,3 +44,28 @@ def atomic_save_weights(model, path: str | os.PathLike) -> Path:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def replace_between_markers(path: str | os.PathLike, name: str, block: str) -> bool:
+    """Put ``block`` between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` in ``path``.
+
+    The page's generated blocks (the README's bottom line, ...) are rewritten
+    only through here, by ``benchmarks/collect.py`` (``make results``). The
+    markers keep their own lines; the text outside them is left as it is, and
+    the file is written (atomically) only when the block changed, so a second
+    run changes nothing. Returns whether it wrote. ValueError, naming the
+    markers, when the page lacks them or holds either twice.
+    """
+    path = Path(path)
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    text = path.read_text()
+    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+        raise ValueError(f"{path} must hold {begin} once, then {end} once; add them where "
+                         f"the {name} block goes")
+    head, rest = text.split(begin, 1)
+    tail = rest.split(end, 1)[1]
+    new = f"{head}{begin}\n{block.strip(chr(10))}\n{end}{tail}"
+    if new == text:
+        return False
+    atomic_write_text(path, new)
+    return True

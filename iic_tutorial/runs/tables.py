@@ -8,7 +8,7 @@ from __future__ import annotations
 from .curves import median_time_to_accuracy, time_to_accuracy
 
 __all__ = [
-    "time_table", "run_processor", "run_cores", "where_it_runs", "distributed_table",
+    "time_table", "run_machine", "MACHINE_FIELDS", "run_processor", "run_cores", "where_it_runs", "distributed_table",
     "speed_table", "levers_table", "gradients_table", "mean_std"
 ]
 
@@ -119,35 +119,54 @@ def distributed_table(result: dict) -> str:
     return "\n".join(rows)
 
 
-def run_processor(result: dict) -> str:
-    """The processor a result ran on: ``machine.cpu``, or the name in its hardware sentence.
+#: The fields of :func:`iic_tutorial.runs.machine`, the form every new result records.
+MACHINE_FIELDS = ("cpu", "cores", "usable_cores", "tf_threads", "onednn_max_cpu_isa", "gpus")
 
-    Results made before the machine was recorded as fields name the CPU inside
-    ``hardware`` ("CPU only, 2 cores, x86_64, AMD EPYC (family 26, ...)"); the
-    oldest name none ("an unnamed CPU"). GPUs: their names.
+
+def run_machine(result: dict) -> dict:
+    """What ran a result, as the fields of :func:`iic_tutorial.runs.machine` (:data:`MACHINE_FIELDS`).
+
+    A result records them in ``machine``. Results made before that hold only the
+    ``hardware`` sentence of :func:`iic_tutorial.runs.hardware` ("CPU only, 1 of 2
+    cores, 1 TensorFlow thread(s), x86_64, AMD EPYC (family 26, ...)" or "1 GPU(s):
+    Tesla T4"); this is the one place that reads the sentence back. What it does
+    not say is None: the oldest name no processor (``cpu``), none names
+    ``onednn_max_cpu_isa``.
     """
-    machine = result.get("machine") or {}
-    if machine.get("gpus"):
+    if result.get("machine"):
+        return result["machine"]
+    fields: dict = dict.fromkeys(MACHINE_FIELDS)
+    fields["gpus"] = []
+    text = result.get("hardware", "").split(" [", 1)[0]  # some carry a note added by hand
+    if not text.startswith("CPU only"):  # "N GPU(s): name, name"
+        names = text.split(": ", 1)[1] if ": " in text else ""
+        fields["gpus"] = names.split(", ") if names else []
+        return fields
+    parts = text.split(", ")
+    numbers = [int(word) for word in parts[1].split() if word.isdigit()]  # "2 cores", "1 of 2 cores"
+    fields["usable_cores"], fields["cores"] = numbers[0], numbers[-1]
+    threads = [part.split()[0] for part in parts if part.endswith("TensorFlow thread(s)")]
+    fields["tf_threads"] = threads[0] if threads else None
+    named = [part for part in parts[2:] if "(family" in part or part.startswith(("Intel", "AMD"))]
+    fields["cpu"] = text[text.index(named[0]):] if named else None
+    return fields
+
+
+def run_processor(result: dict) -> str:
+    """The processor a result ran on (:func:`run_machine`): its CPU, "an unnamed CPU", or its GPUs."""
+    machine = run_machine(result)
+    if machine["gpus"]:
         return ", ".join(machine["gpus"])
-    if machine.get("cpu"):
-        return machine["cpu"]
-    text = result.get("hardware", "")
-    if not text.startswith("CPU only"):
-        return text.split(": ", 1)[-1] or "unknown"
-    named = [part for part in text.split(", ")[2:] if "(family" in part or part.startswith(("Intel", "AMD"))]
-    return text[text.index(named[0]):] if named else "an unnamed CPU"
+    return machine["cpu"] or "an unnamed CPU"
 
 
 def run_cores(result: dict) -> str:
-    """The cores a result trained on: "2 cores" or "1 of 2 cores" (GPUs: "GPU")."""
-    machine = result.get("machine")
-    if machine:
-        if machine.get("gpus"):
-            return "GPU"
-        usable, total = machine["usable_cores"], machine["cores"]
-        return f"{total} cores" if usable == total else f"{usable} of {total} cores"
-    parts = result.get("hardware", "").split(", ")
-    return parts[1] if parts[0] == "CPU only" and len(parts) > 1 else "GPU"
+    """The cores a result trained on (:func:`run_machine`): "2 cores" or "1 of 2 cores" (GPUs: "GPU")."""
+    machine = run_machine(result)
+    if machine["gpus"]:
+        return "GPU"
+    usable, total = machine["usable_cores"], machine["cores"]
+    return f"{total} cores" if usable == total else f"{usable} of {total} cores"
 
 
 def where_it_runs(runs: list[dict], recipe: str = "long_band", steps: int = 4000) -> str:
