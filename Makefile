@@ -18,7 +18,7 @@ help:
 	@echo "make test   - run the module tests, every notebook in smoke mode (nbval) and the browser test"
 	@echo "make check  - the fast loop: ruff and the module tests but the slow ones (a few minutes)"
 	@echo "make test-stacks - the package on the readers' stacks (.ci/stack colab, floor; CI runs it)"
-	@echo "make results - regenerate every table and marker block made from results/"
+	@echo "make results - regenerate every table and marker block from the package's results"
 	@echo "make clean  - remove _build, _vendor and the virtual environments"
 
 $(PY):

@@ -1,11 +1,16 @@
-"""Collect finished training runs into results/ and regenerate every table made from them.
+"""Publish finished training runs into the package and regenerate every table made from them.
 
-    python benchmarks/collect.py runs/NAME [runs/NAME ...]   # copy result.json + curve PNG
-    python benchmarks/collect.py --table                      # regenerate the tables only
+    python benchmarks/collect.py runs/NAME [runs/NAME ...]   # publish runs, then the tables
+    python benchmarks/collect.py --table                      # the tables only (make results)
 
-The bottom line (``iic_tutorial.runs.bottom_line``) goes between the ``bottom-line``
-markers of the README and of the book's introduction; the full tables make the book's
-Results appendix (``book/results.md``, written whole).
+A run's result is written once, to ``iic_tutorial/pretrained/runs/NAME.json``: package
+data, which ``iic_tutorial.pretrained.experiment_results()`` reads (in Colab too); its
+curve is drawn to ``results/curves/NAME.png`` for browsing. Every generated block is
+then rewritten from the package's results, through ``runs.replace_between_markers``:
+the bottom line (``iic_tutorial.runs.bottom_line``) between the ``bottom-line``
+markers of the README and of the book's introduction, the README's ``where-it-runs``
+table, and the book's Results appendix (``book/results.md``, written whole). Nothing
+else writes them, so running it twice changes nothing the second time.
 
 Each run folder comes from ``python -m iic_tutorial train --out runs/NAME`` (or
 benchmarks/run.py); its ``result.json`` holds the command, revision, hardware, settings,
@@ -22,19 +27,26 @@ from pathlib import Path
 import numpy as np
 
 from iic_tutorial import _import_tensorflow_quietly
-from iic_tutorial.runs import (THRESHOLDS, atomic_write_text, bottom_line, mean_std, run_cores,
-                              run_processor, scoreboard, time_to_accuracy, where_it_runs)
+from iic_tutorial.runs import (THRESHOLDS, atomic_write_text, bottom_line, mean_std, replace_between_markers,
+                              run_cores, run_machine, run_processor, scoreboard, time_to_accuracy,
+                              where_it_runs)
 
 _import_tensorflow_quietly()  # TrainConfig.describe imports it: without its start-up notices
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "results"
-RUNS = RESULTS / "runs"
-BOTTOM_BEGIN, BOTTOM_END = "<!-- bottom-line:begin -->", "<!-- bottom-line:end -->"
+#: The one copy of every collected run (package data; iic_tutorial.pretrained.runs_folder()).
+RUNS = ROOT / "iic_tutorial" / "pretrained" / "runs"
+#: Each run's curve, drawn from its result: a picture to browse, not a result (not in the package).
+CURVES = ROOT / "results" / "curves"
+BOTTOM_LINE, WHERE_IT_RUNS = "bottom-line", "where-it-runs"  # the README's marker blocks
 RESULTS_PAGE = ROOT / "book" / "results.md"
 
 
 def collect(run: Path) -> Path:
-    """Copy a run's result.json (+ time-to-accuracy) and its curve plot into results/runs/."""
+    """Publish a finished run: its result.json (+ time-to-accuracy, P and the confusion at each
+    evaluation) to ``RUNS/NAME.json``, its curve to ``CURVES/NAME.png``; returns the result's path."""
+    if not (run / "result.json").is_file():
+        raise SystemExit(f"{run} holds no result.json: is the run finished? (python benchmarks/run.py "
+                         "trains and writes it)")
     result = json.loads((run / "result.json").read_text())
     result["name"] = run.name
     result["time_to_accuracy_s"] = {f"{t:g}": time_to_accuracy(result["curve"], t) for t in THRESHOLDS}
@@ -52,7 +64,8 @@ def collect(run: Path) -> Path:
     RUNS.mkdir(parents=True, exist_ok=True)
     out = RUNS / f"{run.name}.json"
     atomic_write_text(out, json.dumps(result, indent=1))
-    _plot(result, RUNS / f"{run.name}.png")
+    CURVES.mkdir(parents=True, exist_ok=True)
+    _plot(result, CURVES / f"{run.name}.png")
     return out
 
 
@@ -80,7 +93,7 @@ def _plot(result: dict, path: Path) -> None:
 
 
 def load_all() -> list[dict]:
-    """Every collected run, by name."""
+    """Every collected run, by name (what ``experiment_results()`` returns, read from ``RUNS``)."""
     return [json.loads(p.read_text()) for p in sorted(RUNS.glob("*.json"))]
 
 
@@ -152,7 +165,8 @@ def _cores(r: dict) -> str:
     recorded one: '2 cores, AMD EPYC' (runs.run_cores, runs.run_processor)."""
     cores, processor = run_cores(r), run_processor(r)
     if cores == "GPU":  # as the hardware sentence begins: '1 GPU(s): <name>'
-        return r["hardware"].split(", ")[0]
+        gpus = run_machine(r)["gpus"]
+        return f"{len(gpus)} GPU(s): {', '.join(gpus)}"
     return cores if processor == "an unnamed CPU" else f"{cores}, {processor.split(' (family')[0]}"
 
 
@@ -172,14 +186,6 @@ def table() -> str:
     return "\n".join(rows)
 
 
-def write_package_copy() -> Path:
-    """Every collected run in one file inside the package (read by experiment_results())."""
-    path = ROOT / "iic_tutorial" / "pretrained" / "experiments.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(load_all()))
-    return path
-
-
 def bottom_line_box() -> str:
     """The bottom line of the collected runs and the default shipped model."""
     from iic_tutorial.pretrained import pretrained_info
@@ -187,42 +193,23 @@ def bottom_line_box() -> str:
     return bottom_line(load_all(), pretrained_info())
 
 
-def replace_between(path: Path, begin: str, end: str, block: str) -> None:
-    """Replace the text between the markers ``begin`` and ``end`` of ``path`` by ``block``."""
-    text = path.read_text()
-    if begin not in text or end not in text:
-        raise SystemExit(f"{path} has no {begin} ... {end} markers")
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    atomic_write_text(path, f"{head}{begin}\n{block}\n{end}{tail}")
+#: The pages holding generated blocks, relative to the repository: marker name -> pages.
+BLOCKS = {BOTTOM_LINE: ("README.md", "book/intro.md"), WHERE_IT_RUNS: ("README.md",)}
 
 
-README = ROOT / "README.md"
-INTRO = ROOT / "book" / "intro.md"
-
-
-def update_bottom_lines(paths=(README, INTRO)) -> None:
-    """The bottom-line box between the markers of the README and of the introduction."""
-    box = bottom_line_box()
-    for path in paths:
-        replace_between(path, BOTTOM_BEGIN, BOTTOM_END, box)
-
-
-WHERE_BEGIN, WHERE_END = "<!-- where-it-runs:begin -->", "<!-- where-it-runs:end -->"
-
-
-def update_where_it_runs(path: Path = README) -> None:
-    """The README's table of the best recipe's speed on each processor (runs.where_it_runs)."""
-    replace_between(path, WHERE_BEGIN, WHERE_END, where_it_runs(load_all()))
+def blocks() -> dict[str, str]:
+    """The text of every generated block, by marker name (:data:`BLOCKS`)."""
+    return {BOTTOM_LINE: bottom_line_box(), WHERE_IT_RUNS: where_it_runs(load_all())}
 
 
 def results_page() -> str:
     """The book's Results appendix: the bottom line, then every table of the runs."""
     return "\n".join([
-        "<!-- Generated by benchmarks/collect.py from results/: edit that script, not this page. -->",
+        "<!-- Generated by benchmarks/collect.py from iic_tutorial/pretrained/runs/: edit that script, "
+        "not this page. -->",
         "# Results", "",
         "Every number on this page is read from the result file a real training run wrote "
-        "(`results/runs/NAME.json`: its command, code revision, hardware, settings, wall time "
+        "(`iic_tutorial/pretrained/runs/NAME.json`: its command, code revision, hardware, settings, wall time "
         "and an evaluation curve) by `python benchmarks/collect.py`, which rewrites the page "
         "whenever results are added. Test accuracy is on the 10k MNIST test images after "
         "matching clusters to digits (chapter {doc}`08_evaluation`), with the model in "
@@ -243,8 +230,20 @@ def results_page() -> str:
         "## Every run", "", table(), ""])
 
 
-def update_results_page(path: Path = RESULTS_PAGE) -> None:
-    atomic_write_text(path, results_page())
+def regenerate(root: Path = ROOT) -> list[Path]:
+    """Rewrite every generated block (:data:`BLOCKS`) and the Results appendix of the pages under
+    ``root`` from the collected runs; returns the files that changed (none when they were current).
+
+    ``make results`` runs this; it is the only writer of those blocks and that page.
+    """
+    changed = []
+    for name, text in blocks().items():
+        changed += [root / page for page in BLOCKS[name] if replace_between_markers(root / page, name, text)]
+    page, path = results_page(), root / RESULTS_PAGE.relative_to(ROOT)
+    if not path.is_file() or path.read_text() != page:
+        atomic_write_text(path, page)
+        changed.append(path)
+    return sorted(set(changed))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,10 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for run in args.runs:
         print(f"collected {collect(run).relative_to(ROOT)}")
-    write_package_copy()
-    update_bottom_lines()
-    update_where_it_runs()
-    update_results_page()
+    for path in regenerate():
+        print(f"regenerated {path.relative_to(ROOT)}")
     return 0
 
 

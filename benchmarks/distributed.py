@@ -7,8 +7,8 @@ process each) one train step of the fast recipe under MirroredStrategy is compar
 the same step on one device: with synchronized BatchNorm (the method alone: the IIC loss
 of the global batch, counts all-reduced before the logs), with BatchNorm on each
 replica's own share (the default), and the naive objective, the mean of per-replica IIC
-losses. Writes results/distributed.json (+ the package copy the book reads) and the
-README table between the distributed markers.
+losses. Writes iic_tutorial/pretrained/distributed.json, the one copy (package data:
+chapter 7 and the engineering notes read it through iic_tutorial.pretrained.distributed()).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from iic_tutorial.runs import atomic_write_text, distributed_table, provenance  
 
 _import_tensorflow_quietly()  # provenance() asks TensorFlow for GPUs: without its notices
 CHECK = ROOT / "tests" / "helpers" / "distributed_check.py"
-BEGIN, END = "<!-- distributed:begin -->", "<!-- distributed:end -->"
+OUT = ROOT / "iic_tutorial" / "pretrained" / "distributed.json"
 
 
 def measure(replicas: int, naive: bool) -> dict:
@@ -47,13 +47,7 @@ def main() -> int:
                       "vs one device; naive: mean of per-replica IIC losses on the shipped model's "
                       "outputs for 1000 test images",
               "replicas": reports}
-    text = json.dumps(result, indent=1)
-    atomic_write_text(ROOT / "results" / "distributed.json", text)
-    atomic_write_text(ROOT / "iic_tutorial" / "pretrained" / "distributed.json", text)
-    readme = ROOT / "README.md"
-    head, rest = readme.read_text().split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    atomic_write_text(readme, f"{head}{BEGIN}\n{distributed_table(result)}\n{END}{tail}")
+    atomic_write_text(OUT, json.dumps(result, indent=1))
     print(distributed_table(result))
     return 0
 

@@ -7,8 +7,9 @@ mode) and trains ``--heads`` new 10-cluster heads from different random initiali
 its 256-d features, with the run's own view, alpha and 200 images x 5 copies per step,
 Adam 1e-3. Then it scores every head on the 10k test set (labels for scoring only) and
 names the head with the lowest IIC loss over the last 50 steps -- the label-free choice
-of the official code's sub-heads. Writes results/head_restarts/NAME.json and a copy in
-the package (``iic_tutorial.pretrained.head_restarts()``, read by the book).
+of the official code's sub-heads. Writes iic_tutorial/pretrained/head_restarts.json, the
+one copy (package data the book reads, ``iic_tutorial.pretrained.head_restarts()``); the
+run it studied is its ``run`` field.
 
 The question it answers: is an error of the trained model (e.g. a group of sevens in the
 cluster of the twos) a matter of how the head groups the trunk's features, which a restart
@@ -28,7 +29,7 @@ import numpy as np
 from iic_tutorial.runs import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "results" / "head_restarts"
+OUT = ROOT / "iic_tutorial" / "pretrained" / "head_restarts.json"  # the one copy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from iic_tutorial.data import as_images, load_mnist
     from iic_tutorial.metrics import cluster_accuracy, confusion_matrix, largest_confusion
     from iic_tutorial.model import cluster_head, pooling_of
-    from iic_tutorial.runs import git_revision as _git_revision, hardware
+    from iic_tutorial.runs import provenance
     from iic_tutorial.training import IICTrainer, head_losses, make_views, recalibrate_batchnorm
 
     trainer = IICTrainer.restore(args.run)
@@ -95,14 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     chosen = int(np.argmin(recent))
     result = {
         "run": args.run.name,
-        "command": "python benchmarks/head_restarts.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        "revision": _git_revision(), "hardware": hardware(),
+        **provenance("python benchmarks/head_restarts.py " + " ".join(sys.argv[1:] if argv is None else argv)),
         "heads": args.heads, "steps": args.steps, "train_time_s": round(seconds, 1),
         "alpha": config.alpha, "lowest_loss_head": chosen, "results": rows,
     }
-    OUT.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(OUT / f"{args.run.name}.json", json.dumps(result, indent=1))
-    atomic_write_text(ROOT / "iic_tutorial" / "pretrained" / "head_restarts.json", json.dumps(result))
+    atomic_write_text(OUT, json.dumps(result, indent=1))
     for r in rows:
         c = r["largest_confusion"]
         print(f"head {r['head']}: loss {r['loss']:.3f}, accuracy {100 * r['test_accuracy']:.2f} %, "

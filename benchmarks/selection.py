@@ -11,8 +11,8 @@ minus the pick's), the share of pairs of runs it orders as their accuracy does (
 whose accuracies differ by at least 0.5 points; all pairs, and the pairs of runs at 90 %
 or more, which are the hard ones), its Spearman correlation with the
 accuracy, and within each experiment of several seeds (the ``experiment`` its result
-records) how often it picks that experiment's best seed. Writes ``results/selection.json`` (and the package
-copy the book reads, ``iic_tutorial.pretrained.selection()``); scores of a
+records) how often it picks that experiment's best seed. Writes ``iic_tutorial/pretrained/selection.json``, the one
+copy (package data the book reads, ``iic_tutorial.pretrained.selection()``); scores of a
 candidate already in that file (same name, steps and date) are reused.
 """
 
@@ -26,8 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-OUT = ROOT / "results" / "selection.json"
-PACKAGE_COPY = ROOT / "iic_tutorial" / "pretrained" / "selection.json"  # what the book reads
+OUT = ROOT / "iic_tutorial" / "pretrained" / "selection.json"  # the one copy, which the book reads
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         result = {**provenance("python benchmarks/selection.py " + " ".join(map(str, args.runs))),
                   "images": images, "margin": MARGIN, "scores": SCORES, "candidates": pool,
                   "judged": {s: judge(pool, s) for s in SCORES}}
-        for path in (OUT, PACKAGE_COPY):
-            atomic_write_text(path, json.dumps(result, indent=1) + "\n")
+        atomic_write_text(OUT, json.dumps(result, indent=1) + "\n")
         return result
 
     for run in runs:

@@ -1,6 +1,6 @@
 """Seconds per training step, side by side in ONE process: the article's code against this package.
 
-    python benchmarks/step_speed.py            # ~2-3 min on 2 cores; writes results/step_speed.json
+    python benchmarks/step_speed.py            # ~2-3 min on 2 cores; writes iic_tutorial/pretrained/step_speed.json
     python benchmarks/step_speed.py --reps 3   # quicker, noisier
 
 Every step trains on 1000 pairs (z, z'). The steps timed:
@@ -49,25 +49,9 @@ from iic_tutorial.runs import atomic_write_text, cpu_flags, provenance, speed_ta
 from iic_tutorial.training import IICTrainer, TrainConfig  # noqa: E402
 from iic_tutorial.training.step import _cpu_has_bf16, onednn_bf16 as _onednn_bf16  # noqa: E402
 
-OUT = ROOT / "results" / "step_speed.json"
-PACKAGE_COPY = ROOT / "iic_tutorial" / "pretrained" / "step_speed.json"
-BEGIN, END = "<!-- step-speed:begin -->", "<!-- step-speed:end -->"
-
-
-def update_readme(result: dict, readme: Path = ROOT / "README.md") -> None:
-    """Replace the text between the step-speed markers in the README with the table.
-
-    A line under the table names the processor, the date and the command: the
-    seconds are those of one machine (the ratios travel better).
-    """
-    text = readme.read_text()
-    if BEGIN not in text or END not in text:
-        raise SystemExit(f"{readme} has no {BEGIN} ... {END} markers")
-    head, rest = text.split(BEGIN, 1)
-    where = (f"\nMeasured on {result['hardware']}, {result['date'][:10]}: "
-             f"`{result['command']}` (revision {result['revision']}).")
-    atomic_write_text(readme, f"{head}{BEGIN}\n{speed_table(result)}\n{where}\n{END}"
-                              f"{rest.split(END, 1)[1]}")
+#: The one copy of the result: package data, which chapter 7 and the engineering notes read
+#: (iic_tutorial.pretrained.step_speed(), in Colab too).
+OUT = ROOT / "iic_tutorial" / "pretrained" / "step_speed.json"
 
 
 def forward_flop_per_image(model) -> float:
@@ -154,9 +138,6 @@ def main(argv: list[str] | None = None) -> int:
               "pairs_per_step": 1000, "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out, json.dumps(result, indent=1))
-    if args.out == OUT:  # the package's copy (chapter 7 reads it, in Colab too) and the README
-        atomic_write_text(PACKAGE_COPY, json.dumps(result, indent=1))
-        update_readme(result)
     print(speed_table(result))
     print(f"wrote {args.out}")
     return 0

@@ -1,4 +1,11 @@
-"""The trained model shipped with the package, selected without labels."""
+"""What the package ships: the trained models (selected without labels) and every result.
+
+``iic_tutorial/pretrained/`` holds each result once, as package data, so that an
+installed wheel (Colab's) has what the book reads: ``runs/NAME.json`` for each
+collected training run (:func:`experiment_results`, written by
+``benchmarks/collect.py``) and ``<benchmark>.json`` for each benchmark
+(:func:`benchmark` and the named readers below, written by its script).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from .experiments import identity
 from .model import create_model
 
 __all__ = ["load_pretrained", "pretrained_info", "pretrained_history", "weights_path", "model_files",
-           "PRETRAINED", "DEFAULT", "experiment_results", "experiment_name",
+           "PRETRAINED", "DEFAULT", "experiment_results", "runs_folder", "experiment_name",
            "experiment_groups", "head_restarts", "benchmark"]
 
 #: The shipped models, by name: the recipe that trained each, and what the book uses it for.
@@ -110,15 +117,28 @@ def pretrained_history(name: str = DEFAULT) -> dict:
                       "this install ships no trained model")
 
 
+def runs_folder() -> Path:
+    """Where the collected runs lie: ``iic_tutorial/pretrained/runs/NAME.json``, one file a run.
+
+    The one copy of each result (``benchmarks/collect.py runs/NAME`` writes it);
+    package data, so an installed wheel (Colab's) has them too.
+    """
+    return _folder() / "runs"
+
+
 def experiment_results() -> list[dict]:
-    """Every collected training experiment (benchmarks/collect.py), one dict per run.
+    """Every collected training experiment (benchmarks/collect.py), one dict per run, by name.
 
     Each has ``name``, ``command``, ``config``, ``curve`` (per evaluation: step,
     wall time, loss, I(Z;Z'), test accuracy), final accuracies and
-    ``time_to_accuracy_s``. Shipped inside the package so the book's results
-    chapter also works in Colab.
+    ``time_to_accuracy_s``. Read from :func:`runs_folder`, one file per run,
+    shipped inside the package so the book's results chapter also works in Colab.
     """
-    return _read_json("experiments.json", "experiment results", "run benchmarks/collect.py")
+    paths = sorted(runs_folder().glob("*.json"))
+    if not paths:
+        raise FileNotFoundError(f"no experiment results in {runs_folder()}; "
+                                "run benchmarks/collect.py runs/NAME")
+    return [json.loads(path.read_text()) for path in paths]
 
 
 def head_restarts() -> dict:

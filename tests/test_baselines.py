@@ -1,4 +1,4 @@
-"""results/baselines.json: the k-means baselines, how they were made, and chapter 8's table of them."""
+"""iic_tutorial/pretrained/baselines.json: the k-means baselines, how they were made, and chapter 8's table of them."""
 
 import json
 from pathlib import Path
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULT = ROOT / "results" / "baselines.json"
+RESULT = ROOT / "iic_tutorial" / "pretrained" / "baselines.json"
 CHAPTER = ROOT / "book" / "08_evaluation.ipynb"
 METRICS = ("test_accuracy", "test_nmi", "all_accuracy", "all_nmi")
 
@@ -94,7 +94,7 @@ def test_chapter_8_prints_the_table_from_the_file(result):
             assert number not in source and number not in prose, number
 
 
-def test_the_package_copy_is_the_result(result):
+def test_the_reader_returns_the_result(result):
     from iic_tutorial.pretrained import baselines
 
-    assert baselines() == result  # chapter 8 reads the copy, so it works in Colab too
+    assert baselines() == result  # chapter 8 reads it: package data, so it works in Colab too

@@ -498,7 +498,7 @@ def test_page_as_a_reader_sees_it(docname, browser, site, report):
         if not static:
             problems.append("a page with widgets shows no static image for readers without JavaScript")
 
-    # the scoreboard (generated from results/) opens the intro and chapter 9
+    # the scoreboard (generated from the collected runs) opens the intro and chapter 9
     if docname.rsplit("/", 1)[-1] in SCOREBOARD_PAGES:
         missing = [row for row in ("article (reported)", "paper (reported)", "shipped model")
                    if row not in facts["text"]]

@@ -1,4 +1,4 @@
-"""The chapters' committed outputs agree with results/: no stale run count, best run or box.
+"""The chapters' committed outputs agree with the collected runs: no stale run count, best run or box.
 
 A chapter's outputs are frozen when it is executed (tools/book.py execute); a commit that
 adds results must re-execute the chapters that print them. This test fails until it does.
@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
-RUNS = sorted((ROOT / "results" / "runs").glob("*.json"))
+RUNS = sorted((ROOT / "iic_tutorial" / "pretrained" / "runs").glob("*.json"))
 COUNT = re.compile(r"(\d+) training runs in (\d+) experiments")
 BEST = re.compile(r"The highest final accuracy of any of the (\d+) runs: ([\d.]+) % on all 70k "
                   r"\(([\w]+)\), ([\d.]+) % on the 10k test images \(([\w]+)\)")
@@ -46,7 +46,7 @@ def test_printed_run_counts_match_the_results(path):
     runs, groups = _results()
     for n_runs, n_groups in COUNT.findall(_outputs(path)):
         assert (int(n_runs), int(n_groups)) == (len(runs), len(groups)), (
-            f"{path.name} prints {n_runs} runs in {n_groups} experiments; results/ holds "
+            f"{path.name} prints {n_runs} runs in {n_groups} experiments; iic_tutorial/pretrained/runs holds "
             f"{len(runs)} in {len(groups)}: re-execute it (python tools/book.py execute {path})")
 
 

@@ -42,16 +42,32 @@ def test_every_experiment_runs_the_command_the_shell_queues_ran():
         argv = experiments.command(name, seed)
         assert argv[0] == "train" and argv[-5:] == ["--out", f"runs/{run}", "--quiet",
                                                    "--experiment", name]
-        assert argv[1:-5] == old[run][1], run
+        pinned = experiments._words(experiments.experiment(name).pinned)  # added since: below
+        assert argv[1:-5] == old[run][1] + pinned, run
         assert experiments.experiment(name).alone == (old[run][0] == "all"), run
 
 
+def _recorded_runs() -> list[Path]:
+    """Every collected run's result: package data (iic_tutorial/pretrained/runs), or results/runs."""
+    return (sorted((ROOT / "iic_tutorial" / "pretrained" / "runs").glob("*.json"))
+            or sorted((ROOT / "results" / "runs").glob("*.json")))
+
+
 def test_every_recorded_run_is_a_seed_of_an_experiment_and_its_command_its_config():
+    """A re-run trains what the run recorded, field for field.
+
+    A field a run's config lacks was made before the field existed, with the value
+    ``TrainConfig.from_dict`` fills in (fp32 and Keras's BatchNorm for precision and
+    fused_batchnorm), not today's default: the experiment's command must give that value
+    too, which is what ``pinned`` (experiments.BEFORE_PRECISION) is for. ``alpha_over``
+    None is the over-clustering head trained with ``alpha``, as runs made before the field
+    trained it (a2both: ``--alpha 2`` then, ``--alpha-over 2`` on today's fast recipe).
+    """
     from iic_tutorial.training import TrainConfig
     from iic_tutorial.training.config import config_from_args
 
     parser = _train_parser()
-    paths = sorted((ROOT / "results" / "runs").glob("*.json"))
+    paths = _recorded_runs()
     assert len(paths) > 40
     for path in paths:
         run = {**json.loads(path.read_text()), "name": path.stem}
@@ -59,8 +75,24 @@ def test_every_recorded_run_is_a_seed_of_an_experiment_and_its_command_its_confi
         assert seed in experiments.experiment(name).seeds, path.stem
         made = config_from_args(parser.parse_args(experiments.command(name, seed))).to_dict()
         saved = TrainConfig.from_dict(run["config"]).to_dict()
-        for key in run["config"]:  # fields a run saved before they existed keep their values
-            assert made[key] == saved[key], (path.stem, key, made[key], saved[key])
+        for config in (made, saved):  # the weight each head trains with
+            config["alpha_over"] = config["alpha"] if config["alpha_over"] is None else config["alpha_over"]
+        assert made == saved, (path.stem, {k: (made[k], saved[k]) for k in made if made[k] != saved[k]})
+        if run.get("precision"):  # what ran: the setting, or what "auto" meant on that machine
+            assert made["precision"] in (run["precision"], "auto"), path.stem
+
+
+def test_an_experiment_made_before_the_precision_setting_pins_what_was_in_force():
+    from iic_tutorial.training.config import config_from_args
+
+    argv = experiments.command("sweep_a1", 0)
+    assert argv[argv.index("--seed"):argv.index("--out")] == [
+        "--seed", "0", "--precision", "fp32", "--batchnorm", "keras"]
+    config = config_from_args(_train_parser().parse_args(argv))
+    assert config.precision == "fp32" and not config.fused_batchnorm
+    assert "--batchnorm" not in experiments.command("long_band", 0)  # recorded its own
+    with pytest.raises(ValueError, match="precision both an option and pinned"):
+        Experiment("fast", "x", {"precision": "bf16"}, pinned=experiments.BEFORE_PRECISION)
 
 
 def test_a_new_experiment_is_one_edit(monkeypatch, capsys):

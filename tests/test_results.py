@@ -1,14 +1,18 @@
-"""results/: real runs, collected faithfully; the bottom line and the Results appendix are generated from them."""
+"""The collected runs (iic_tutorial/pretrained/runs/, one file a run, the only copy), collected
+faithfully; the bottom line, the README's blocks and the Results appendix are generated from them."""
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from iic_tutorial.runs import median_time_to_accuracy, time_to_accuracy
+from iic_tutorial.runs import MACHINE_FIELDS, median_time_to_accuracy, run_machine, time_to_accuracy
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS = sorted((ROOT / "results" / "runs").glob("*.json"))
+PACKAGE = ROOT / "iic_tutorial" / "pretrained"
+RUNS = sorted((PACKAGE / "runs").glob("*.json"))
 
 
 @pytest.fixture(scope="module")
@@ -27,22 +31,134 @@ def test_every_result_records_how_it_was_made():
         assert r["revision"] and r["hardware"].startswith(("CPU only", "1 GPU", "2 GPU"))
         assert r["curve"][-1]["step"] == r["steps"] and r["wall_time_s"] > 0
         assert r["test_accuracy"] == r["curve"][-1]["acc"]
-        assert path.with_suffix(".png").is_file()
+        assert (ROOT / "results" / "curves" / f"{path.stem}.png").is_file()
 
 
-def test_package_copy_is_the_results_folder():
-    shipped = json.loads((ROOT / "iic_tutorial" / "pretrained" / "experiments.json").read_text())
-    assert shipped == [json.loads(p.read_text()) for p in RUNS]
+def test_experiment_results_reads_the_one_file_of_each_run():
+    from iic_tutorial.pretrained import experiment_groups, experiment_results, runs_folder
+
+    assert runs_folder() == PACKAGE / "runs"
+    results = experiment_results()
+    assert [r["name"] for r in results] == [p.stem for p in RUNS]  # by name, as before
+    assert results == [json.loads(p.read_text()) for p in RUNS]
+    assert sum(len(g) for g in experiment_groups().values()) == len(RUNS)
+    assert not (PACKAGE / "experiments.json").exists()  # no aggregate copy
+
+
+def _tracked(pattern: str) -> list[Path]:
+    try:
+        out = subprocess.run(["git", "ls-files", "-z", pattern], cwd=ROOT, capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    return [ROOT / name for name in out.stdout.decode().split("\0") if name]
+
+
+def test_a_result_exists_once():
+    # no two JSON files of the repository hold the same data (however formatted), no run's
+    # name is a file name elsewhere (a copy beside results/runs/ or a benchmark's NAME.json),
+    # and the results are package data (Colab installs the wheel) ... outside the package nothing
+    files = [p for p in _tracked("*.json") if p.is_file()]
+    seen: dict[str, Path] = {}
+    for path in files:
+        data = json.dumps(json.loads(path.read_text()), sort_keys=True)
+        assert data not in seen or data in ("{}", "[]"), f"{path} repeats {seen[data]}"
+        seen.setdefault(data, path)
+    runs = {p.stem for p in RUNS}
+    elsewhere = [p for p in files if p.stem in runs and p.parent != PACKAGE / "runs"]
+    assert not elsewhere, f"copies of collected runs: {elsewhere}"
+    assert not [p for p in files if p.is_relative_to(ROOT / "results")], "results/ holds only pictures"
+
+
+def test_the_results_are_package_data():
+    import fnmatch
+    import tomllib
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    shipped = [p for p in PACKAGE.rglob("*.json")]
+    assert len(shipped) > len(RUNS)
+    for path in shipped:
+        relative = path.relative_to(ROOT / "iic_tutorial").as_posix()
+        assert any(fnmatch.fnmatch(relative, pattern) and relative.count("/") == pattern.count("/")
+                   for pattern in patterns["iic_tutorial"]), f"{relative} is not in the wheel"
+
+
+OLD = "d451759"  # the last commit with the aggregate copy and results/*.json
+
+
+@pytest.mark.parametrize("old, reader", [
+    ("iic_tutorial/pretrained/experiments.json", "experiment_results"),
+    ("results/step_speed.json", "step_speed"), ("results/distributed.json", "distributed"),
+    ("results/baselines.json", "baselines"), ("results/selection.json", "selection"),
+    ("results/subheads.json", "subheads"), ("results/head_restarts/erase_s2.json", "head_restarts")])
+def test_the_readers_return_what_the_removed_copies_held(old, reader):
+    # one copy each now: the readers give what the copies they replaced held (runs added since
+    # then aside), field for field
+    from iic_tutorial import pretrained
+
+    try:
+        text = subprocess.run(["git", "show", f"{OLD}:{old}"], cwd=ROOT, capture_output=True,
+                              check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip(f"commit {OLD} is not in this checkout")
+    before, now = json.loads(text), getattr(pretrained, reader)()
+    if reader == "experiment_results":
+        now = {r["name"]: r for r in now}
+        assert len(before) == 91 and all(now[r["name"]] == r for r in before)
+    else:
+        assert now == before
+
+
+def test_every_result_says_what_ran_it_as_fields():
+    for path in RUNS:
+        r = json.loads(path.read_text())
+        machine = run_machine(r)
+        assert set(machine) == set(MACHINE_FIELDS), path.name
+        if not machine["gpus"]:
+            assert 1 <= machine["usable_cores"] <= machine["cores"], path.name
+        if "machine" in r:  # recorded: its sentence says the same
+            gpus = r["machine"]["gpus"]
+            assert r["hardware"].startswith(f"{len(gpus)} GPU" if gpus else "CPU only"), path.name
 
 
 def test_the_bottom_line_is_generated_and_the_same_in_readme_and_intro(collect):
     box = collect.bottom_line_box()
     for path in (ROOT / "README.md", ROOT / "book" / "intro.md"):
         text = path.read_text()
-        between = text.split(collect.BOTTOM_BEGIN, 1)[1].split(collect.BOTTOM_END, 1)[0]
-        assert between.strip() == box.strip(), f"{path.name}: run python benchmarks/collect.py"
+        between = text.split("<!-- bottom-line:begin -->", 1)[1].split("<!-- bottom-line:end -->", 1)[0]
+        assert between.strip() == box.strip(), f"{path.name}: run make results"
     rows = [line for line in box.splitlines() if line.startswith("| ")][1:]
     assert len(rows) <= 6  # at most six rows under the header
+
+
+def test_make_results_leaves_a_current_tree_as_it_is(collect, tmp_path):
+    # collect.regenerate on copies of the pages: the committed ones are current (nothing
+    # changes), and a page whose block went stale is rewritten once, then left alone
+    pages = ["README.md", "book/intro.md", "book/results.md"]
+    for page in pages:
+        (tmp_path / page).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / page, tmp_path / page)
+    assert collect.regenerate(tmp_path) == [], "run make results"
+    readme = tmp_path / "README.md"
+    marker = "<!-- where-it-runs:begin -->\n"
+    readme.write_text(readme.read_text().replace(marker, marker + "old\n"))
+    assert collect.regenerate(tmp_path) == [readme]
+    assert collect.regenerate(tmp_path) == []
+    for page in pages:
+        assert (tmp_path / page).read_bytes() == (ROOT / page).read_bytes(), page
+
+
+def test_every_marker_block_has_one_writer(collect):
+    import re
+
+    # every block of the README and the book is one that make results regenerates
+    found = {(path.relative_to(ROOT).as_posix(), name)
+             for path in [ROOT / "README.md", *(ROOT / "book").glob("*.md")]
+             for name in re.findall(r"<!-- ([\w-]+):begin -->", path.read_text())}
+    assert found == {(page, name) for name, pages in collect.BLOCKS.items() for page in pages}
+    # ... and one function writes markers: no other module spells them out
+    writers = [p.relative_to(ROOT).as_posix() for folder in ("iic_tutorial", "benchmarks", "tools")
+               for p in (ROOT / folder).rglob("*.py") if ":begin -->" in p.read_text()]
+    assert writers == ["iic_tutorial/runs/files.py"]
 
 
 def test_the_results_appendix_is_generated_from_the_result_files(collect):
@@ -73,8 +189,8 @@ def test_step_speed_result_is_complete_and_shown_in_the_readme():
     from iic_tutorial.pretrained import step_speed
     from iic_tutorial.runs import speed_table
 
-    result = json.loads((ROOT / "results" / "step_speed.json").read_text())
-    assert step_speed() == result  # the package copy is the results file
+    result = json.loads((PACKAGE / "step_speed.json").read_text())
+    assert step_speed() == result  # the one copy, package data
     assert result["command"].startswith("python benchmarks/step_speed.py")
     assert result["revision"] and result["hardware"] and result["threads"]["usable_cores"] >= 1
     names = [r["step"] for r in result["rows"]]
@@ -101,8 +217,8 @@ def test_the_distributed_table_is_generated_from_its_result():
     from iic_tutorial.pretrained import distributed
     from iic_tutorial.runs import distributed_table
 
-    result = json.loads((ROOT / "results" / "distributed.json").read_text())
-    assert distributed() == result  # the package's copy, read by chapter 7
+    result = json.loads((PACKAGE / "distributed.json").read_text())
+    assert distributed() == result  # the one copy (package data), read by chapter 7
     assert distributed_table(result).startswith("| replicas |")  # the engineering notes print it
     assert set(result["replicas"]) == {"2", "4", "8"}
     gap = result["replicas"]["2"]["naive_minus_global"]

@@ -10,7 +10,7 @@ from conftest import load_benchmark
 from iic_tutorial.augment import AugmentConfig
 from iic_tutorial.selection import SCORES, judge, label_free_scores, views_of
 
-RESULT = Path(__file__).resolve().parent.parent / "results" / "selection.json"
+RESULT = Path(__file__).resolve().parent.parent / "iic_tutorial" / "pretrained" / "selection.json"
 
 
 class Constant:
@@ -84,7 +84,7 @@ def test_judge_counts_picks_pairs_and_recipes():
 
 def test_the_committed_selection_result_is_judged_from_its_own_candidates():
     if not RESULT.exists():
-        pytest.skip("results/selection.json is written by benchmarks/selection.py")
+        pytest.skip("iic_tutorial/pretrained/selection.json is written by benchmarks/selection.py")
     result = json.loads(RESULT.read_text())
     assert set(result["judged"]) == set(SCORES)
     for name, judged in result["judged"].items():
@@ -127,7 +127,7 @@ def test_the_committed_subhead_results_choose_the_lowest_loss():
     from iic_tutorial.pretrained import subheads
 
     result = subheads()
-    assert result["runs"], "results/subheads.json holds no run"
+    assert result["runs"], "iic_tutorial/pretrained/subheads.json holds no run"
     for name, run in result["runs"].items():
         h = len(run["loss"])
         assert h >= 2 and len(run["test_accuracy"]) == h, name

@@ -105,10 +105,10 @@ def test_configs_saved_before_the_recipe_name_get_it_from_their_copies():
 
 
 def test_every_recorded_command_parses_to_the_config_its_run_saved():
-    # the generated options read every command in results/ as the old hand-written ones did
+    # the generated options read every collected command as the old hand-written ones did
     from iic_tutorial.__main__ import build_parser
 
-    runs = [json.loads(p.read_text()) for p in sorted((ROOT / "results" / "runs").glob("*.json"))]
+    runs = [json.loads(p.read_text()) for p in sorted((ROOT / "iic_tutorial" / "pretrained" / "runs").glob("*.json"))]
     assert len(runs) > 40
     for run in runs:
         argv = run["command"].removeprefix("python -m iic_tutorial ").split()

@@ -1,4 +1,4 @@
-"""The README's "where it runs" table: the best recipe's speed per processor, from results/."""
+"""The README's "where it runs" table: the best recipe's speed per processor, from the collected runs."""
 
 import dataclasses
 from pathlib import Path
