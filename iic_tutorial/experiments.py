@@ -24,7 +24,7 @@ from typing import Any, Mapping
 
 from . import recipes
 
-__all__ = ["Experiment", "EXPERIMENTS", "experiment", "command", "run_name", "identity",
+__all__ = ["Experiment", "EXPERIMENTS", "BEFORE_PRECISION", "experiment", "command", "run_name", "identity",
            "headline", "ideas"]
 
 
@@ -40,6 +40,9 @@ class Experiment:
     headline: whether the scoreboard shows it.
     idea: its label among the ideas past the plateau (chapter 11), or None.
     alone: a timing: it runs on every core with no other training on the machine.
+    pinned: options that keep a re-run on the settings its recorded runs trained
+    with where today's defaults have changed since (:data:`BEFORE_PRECISION`);
+    they follow ``--seed`` in its command.
     """
 
     recipe: str
@@ -49,28 +52,50 @@ class Experiment:
     headline: bool = False
     idea: str | None = None
     alone: bool = False
+    pinned: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         recipes.recipe(self.recipe)  # a ValueError naming the recipes there are
-        reserved = {"recipe", "seed", "out", "experiment", "quiet"} & set(self.options)
+        reserved = {"recipe", "seed", "out", "experiment", "quiet"} & (set(self.options) | set(self.pinned))
         if reserved:
             raise ValueError(f"an experiment's options cannot set {', '.join(sorted(reserved))}: "
                              "the recipe, seeds and folder are fields of the experiment")
+        twice = set(self.options) & set(self.pinned)
+        if twice:
+            raise ValueError(f"{', '.join(sorted(twice))} both an option and pinned: give it once")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"an experiment needs distinct seeds; got {self.seeds!r}")
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+        object.__setattr__(self, "pinned", MappingProxyType(dict(self.pinned)))
 
     def argv(self, seed: int) -> list[str]:
-        """The ``train`` options of its run for ``seed`` (without ``--out``)."""
-        words = ["--recipe", self.recipe]
-        for option, value in self.options.items():
-            if value is True:
-                words.append(f"--{option}")
-            elif isinstance(value, tuple):
-                words += [f"--{option}", *map(str, value)]
-            else:
-                words += [f"--{option}", str(value)]
-        return [*words, "--seed", str(seed)]
+        """The ``train`` options of its run for ``seed`` (without ``--out``): the recipe, the
+        options, the seed, then what is pinned."""
+        return ["--recipe", self.recipe, *_words(self.options), "--seed", str(seed),
+                *_words(self.pinned)]
+
+
+def _words(options: Mapping[str, Any]) -> list[str]:
+    """Command-line words of options: ``{"lr-drop": 900}`` is ``--lr-drop 900``, ``True`` a flag
+    alone, a tuple several values."""
+    words: list[str] = []
+    for option, value in options.items():
+        if value is True:
+            words.append(f"--{option}")
+        elif isinstance(value, tuple):
+            words += [f"--{option}", *map(str, value)]
+        else:
+            words += [f"--{option}", str(value)]
+    return words
+
+
+#: The settings in force before ``precision`` and ``fused_batchnorm`` existed: every run
+#: trained in fp32 with Keras's own BatchNorm. A result whose config lacks those fields was
+#: made then (``TrainConfig.from_dict`` reads it so); since, ``precision="auto"`` (bf16 on a
+#: CPU with bfloat16 hardware) and the fused BatchNorm are the defaults, so an experiment of
+#: that time pins these, or a re-run would train another network than the one it recorded.
+BEFORE_PRECISION = MappingProxyType({"precision": "fp32", "batchnorm": "keras"})
+_OLD = {"pinned": BEFORE_PRECISION}
 
 
 # Options shared by several experiments, as the shell queues named them.
@@ -84,9 +109,9 @@ _LB = {"eval-every": 100, "precision": "bf16"}  # long_band, by name
 #: Every experiment, in the scoreboard's order (then the ideas', then the rest).
 EXPERIMENTS: dict[str, Experiment] = {
     "article_a1": Experiment("article", "article recipe, alpha = 1", {**_S, "alpha": 1},
-                             headline=True),
+                             headline=True, **_OLD),
     "article_a10": Experiment("article", "article recipe, alpha = 10", {**_S, "alpha": 10},
-                              headline=True),
+                              headline=True, **_OLD),
     "article100_a1": Experiment(
         "article", "article recipe, alpha = 1, 100 epochs of the 60k training images",
         {"train-on": "train", "epochs": 100, "eval-every": 120, "precision": "bf16", "alpha": 1},
@@ -103,11 +128,11 @@ EXPERIMENTS: dict[str, Experiment] = {
         "article", "article recipe, alpha = 10, 20 epochs of the 60k training images",
         {"train-on": "train", "epochs": 20, "eval-every": 120, "precision": "bf16", "alpha": 10},
         seeds=(1, 2), headline=True),
-    "final": Experiment("fast", "fast recipe", _F, headline=True),
+    "final": Experiment("fast", "fast recipe", _F, headline=True, **_OLD),
     "erase": Experiment("fast", "fast recipe + random erasing (the fast model's recipe)", _E,
-                        headline=True),
+                        headline=True, **_OLD),
     "erase2c": Experiment("fast", "the same, seed 0, alone on both cores (the recipe's timing)",
-                          _E, seeds=(0,), headline=True, alone=True),
+                          _E, seeds=(0,), headline=True, alone=True, **_OLD),
     "bf16_erase": Experiment("fast", "the same recipe in bf16 with the fused BatchNorm", _E16,
                              headline=True, idea="the fast model's recipe (bf16)"),
     "flat": Experiment("fast", "heads on the flattened 3 x 3 x 256 map (where a stroke is)",
@@ -144,20 +169,21 @@ EXPERIMENTS: dict[str, Experiment] = {
                                  {"eval-every": 100, "precision": "fp32"}, headline=True),
     # probes, the alpha sweep and the ablations of the views (chapter 9)
     "crop": Experiment("fast", "a wider zoom and shift", {**_F, "scale": (0.9, 1.6), "shift": 5},
-                       seeds=(0,)),
+                       seeds=(0,), **_OLD),
     "a2both": Experiment("fast", "alpha = 2 on the 50-cluster head too",
-                         {"steps": 1200, "eval-every": 100, "alpha-over": 2}, seeds=(0,)),
+                         {"steps": 1200, "eval-every": 100, "alpha-over": 2}, seeds=(0,), **_OLD),
     "sub5_300": Experiment("fast", "five sub-heads, 300 steps",
                            {"steps": 300, "lr-drop": 900, "eval-every": 100, "subheads": 5},
-                           seeds=(0,)),
+                           seeds=(0,), **_OLD),
     **{f"sweep_a{a}": Experiment("fast", f"300 steps, alpha = {a}", {**_S, "alpha": a},
-                                 seeds=(0,) if a == 3 else (0, 1, 2))
+                                 seeds=(0,) if a == 3 else (0, 1, 2), **_OLD)
        for a in (1, 3, 5, 10, 20)},
     "noover": Experiment("fast", "300 steps without the 50-cluster head",
-                         {**_S, "no-over-clustering": True}),
-    "view4_all": Experiment("fast", "300 steps, the article's view", {**_S, "view": "article"}),
+                         {**_S, "no-over-clustering": True}, **_OLD),
+    "view4_all": Experiment("fast", "300 steps, the article's view", {**_S, "view": "article"},
+                            **_OLD),
     **{f"view4_{t}": Experiment("fast", f"300 steps, the article's view, {t} only",
-                                {**_S, "view": "article", "only": t})
+                                {**_S, "view": "article", "only": t}, **_OLD)
        for t in ("rotation", "distortion", "binarization", "noise")},
 }
 

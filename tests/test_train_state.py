@@ -100,9 +100,8 @@ def test_restarts_make_the_candidates_the_recorded_runs_made():
 
     from iic_tutorial.training import restarts as rs
 
-    root = Path(__file__).resolve().parent.parent  # the runs' results: package data, or results/runs
-    paths = (sorted((root / "iic_tutorial" / "pretrained" / "runs").glob("*.json"))
-             or sorted((root / "results" / "runs").glob("*.json")))
+    runs = Path(__file__).resolve().parent.parent / "iic_tutorial" / "pretrained" / "runs"
+    paths = sorted(runs.glob("*.json"))
     records = [r for r in (json.loads(p.read_text()) for p in paths) if r.get("restarts")]
     assert records, "no result in results/runs records restarts"
     for r in records:
