@@ -14,6 +14,18 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
+def read_pyproject() -> dict:
+    """The checkout's pyproject.toml as a dict (tomllib from Python 3.11; tomli, pytest's own
+    dependency, on 3.10)."""
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+
+
 def load_benchmark(name: str):
     """benchmarks/NAME.py as a module (the benchmarks are scripts, not part of the package)."""
     spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")

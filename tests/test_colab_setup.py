@@ -49,11 +49,9 @@ def _config(path: Path = ROOT / "_config.yml") -> dict:
 
 
 def _pyproject() -> dict:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        tomllib = pytest.importorskip("tomli")
-    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+    from conftest import read_pyproject
+
+    return read_pyproject()
 
 
 class FakeIPython:

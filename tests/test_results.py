@@ -35,9 +35,12 @@ def test_every_result_records_how_it_was_made():
 
 
 def test_experiment_results_reads_the_one_file_of_each_run():
+    import iic_tutorial
     from iic_tutorial.pretrained import experiment_groups, experiment_results, runs_folder
 
-    assert runs_folder() == PACKAGE / "runs"
+    # the installed package's folder: the checkout's, or a wheel's copy of it (the readers' stacks)
+    assert runs_folder().resolve() == Path(iic_tutorial.__file__).resolve().parent / "pretrained" / "runs"
+    assert sorted(p.name for p in runs_folder().glob("*.json")) == [p.name for p in RUNS]
     results = experiment_results()
     assert [r["name"] for r in results] == [p.stem for p in RUNS]  # by name, as before
     assert results == [json.loads(p.read_text()) for p in RUNS]
@@ -71,9 +74,10 @@ def test_a_result_exists_once():
 
 def test_the_results_are_package_data():
     import fnmatch
-    import tomllib
 
-    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    from conftest import read_pyproject
+
+    patterns = read_pyproject()["tool"]["setuptools"]["package-data"]
     shipped = [p for p in PACKAGE.rglob("*.json")]
     assert len(shipped) > len(RUNS)
     for path in shipped:
