@@ -11,6 +11,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from ..cpu import BF16_FLAGS, cpu_flags  # the train step reads them too: a leaf module
+from ..cpu import cpuinfo as _cpuinfo
+
 __all__ = [
     "provenance", "hardware", "software", "machine", "gpu_names", "cpu_name",
     "git_revision", "threads", "cpu_flags", "BF16_FLAGS"
@@ -96,21 +99,6 @@ def machine() -> dict:
             "gpus": gpu_names()}
 
 
-#: The CPU flags of bfloat16 hardware, with the names :func:`cpu_name` gives them.
-BF16_FLAGS = {"amx_bf16": "AMX", "avx512_bf16": "AVX512-BF16"}
-
-
-def _cpuinfo(path: str | os.PathLike = "/proc/cpuinfo") -> dict[str, str]:
-    """The fields of the first processor in ``path`` (``{}`` where it cannot be read)."""
-    try:
-        with open(path) as f:
-            block = f.read().split("\n\n")[0]
-    except OSError:
-        return {}
-    return {key.strip(): value.strip()
-            for key, sep, value in (line.partition(":") for line in block.splitlines()) if sep}
-
-
 def cpu_name(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
     """The processor as ``/proc/cpuinfo`` names it, with its family and model numbers.
 
@@ -131,11 +119,6 @@ def cpu_name(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
     bf16 = [label for flag, label in BF16_FLAGS.items() if flag in flags]
     details = ", ".join(numbers) + (f"; bf16: {' + '.join(bf16)}" if bf16 else "")
     return f"{name} ({details})" if details else name
-
-
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags (``/proc/cpuinfo`` on Linux; empty where it cannot be read)."""
-    return set(_cpuinfo().get("flags", "").split())
 
 
 def threads() -> dict:
