@@ -188,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
     args.runs.mkdir(parents=True, exist_ok=True)
+    # absolute(), not resolve(): a runs/ that is a symlink (a worktree's) stays runs/ in the command
     failed = [experiments.run_name(n, s) for n, s in runs
-              if launch(n, s, args.pin, args.runs.resolve(), args.dry_run)]
+              if launch(n, s, args.pin, args.runs.absolute(), args.dry_run)]
     if failed:
         _say(f"runs that did not finish: {', '.join(failed)}")
     return 1 if failed else 0
