@@ -231,8 +231,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({k: v for k, v in result.items()}, indent=1))
     else:
-        print(f"{len(y_test)} test images, BatchNorm {args.bn}: accuracy {100 * result['acc']:.2f} %, "
-              f"NMI {result['nmi']:.3f}, over-clustering (many-to-one) {100 * result['acc_over']:.2f} %")
+        from .metrics import SCORES
+
+        print(f"{len(y_test)} test images, BatchNorm {args.bn}: "
+              + ", ".join(score.text(result[name]) for name, score in SCORES.items()))
     return 0
 
 

@@ -3,9 +3,18 @@
 Labels are used here only to *evaluate* a clustering; IIC never sees them
 during training. Cluster ids are arbitrary, so a clustering is scored after
 matching clusters to classes.
+
+:data:`SCORES` names the scores every evaluation computes (:func:`scores`). A
+new score is one entry there: the training loop's evaluations, a result's
+curve and its ``test_*`` / ``all70k_*`` fields, ``python -m iic_tutorial
+evaluate`` and :func:`iic_tutorial.plots.plot_runs`'s axis read it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Mapping
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -19,6 +28,9 @@ __all__ = [
     "confusion_matrix",
     "largest_confusion",
     "nmi",
+    "Score",
+    "SCORES",
+    "scores",
 ]
 
 
@@ -137,3 +149,57 @@ def nmi(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     P = C / C.sum()
     h = (entropy(P.sum(axis=1)) + entropy(P.sum(axis=0))) / 2
     return 0.0 if h == 0 else float(min(mutual_information(P) / h, 1.0))
+
+
+@dataclass(frozen=True)
+class Score:
+    """A score of one head's clusters against the labels, computed at every evaluation.
+
+    score: ``(y_true (n,), y_pred (n,)) -> float``, class ids against cluster ids.
+    head: ``"Z"`` (the 10-cluster head) or ``"Z_over"`` (the 50-cluster head).
+    field: the result's fields are ``test_<field>`` and ``all70k_<field>``.
+    about: what it is, in a few words (the result schema's description).
+    label: its name in a sentence or on an axis (``python -m iic_tutorial evaluate``).
+    percent: shown as a percentage (an accuracy) rather than as it is (NMI).
+    """
+
+    score: Callable[[np.ndarray, np.ndarray], float]
+    head: str
+    field: str
+    about: str
+    label: str
+    percent: bool = True
+
+    def __post_init__(self) -> None:
+        if self.head not in ("Z", "Z_over"):
+            raise ValueError(f"a score reads head 'Z' (10 clusters) or 'Z_over' (50 clusters); "
+                             f"got {self.head!r}")
+        if not self.field.isidentifier():
+            raise ValueError(f"a score's field is a word such as 'accuracy'; got {self.field!r}")
+
+    def text(self, value: float) -> str:
+        """``value`` in words: ``'accuracy 99.08 %'`` or ``'NMI 0.973'``."""
+        return f"{self.label} {100 * value:.2f} %" if self.percent else f"{self.label} {value:.3f}"
+
+
+#: Every score an evaluation computes, by the key it has in an evaluation record and a curve.
+SCORES: dict[str, Score] = {
+    "acc": Score(cluster_accuracy, "Z", "accuracy", "Hungarian accuracy of the 10-cluster head",
+                 "accuracy"),
+    "nmi": Score(nmi, "Z", "nmi", "NMI of the 10-cluster head", "NMI", percent=False),
+    "acc_over": Score(partial(cluster_accuracy, many_to_one=True), "Z_over",
+                      "accuracy_over_many_to_one", "many-to-one accuracy of the 50-cluster head",
+                      "over-clustering (many-to-one)"),
+}
+
+
+def scores(y_true: np.ndarray, clusters: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Every score of :data:`SCORES`, by key: ``{"acc": ..., "nmi": ..., "acc_over": ...}``.
+
+    y_true: (n,) class ids; clusters: each head's cluster ids, ``{"Z": (n,), "Z_over": (n,)}``.
+    """
+    missing = {s.head for s in SCORES.values()} - set(clusters)
+    if missing:
+        raise ValueError(f"the scores need the cluster ids of head(s) {sorted(missing)}; "
+                         f"got {sorted(clusters)}")
+    return {name: float(s.score(y_true, clusters[s.head])) for name, s in SCORES.items()}

@@ -145,9 +145,9 @@ def test_results_say_their_experiment_and_seed():
             {"name": "a_s1", "config": {"seed": 1}}]
     groups = experiment_groups(fake)
     assert list(groups) == ["a", "b"] and [r["name"] for r in groups["b"]] == ["renamed", "b_s2"]
-    from iic_tutorial.runs import RESULT_FIELDS
+    from iic_tutorial.runs import result_fields
 
-    assert {"experiment", "seed"} <= set(RESULT_FIELDS)
+    assert {"experiment", "seed"} <= set(result_fields())
 
 
 def test_the_runner_skips_finished_runs_and_waits_for_locked_ones(tmp_path, capsys):

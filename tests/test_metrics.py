@@ -83,3 +83,56 @@ def test_largest_confusion_skips_the_matched_diagonal():
     assert largest_confusion(M) == (7, 2, 10)
     with pytest.raises(ValueError, match="clusters >= classes"):
         largest_confusion(np.ones((3, 2)))
+
+
+def test_scores_are_checked_and_worded():
+    from iic_tutorial.metrics import SCORES, Score, scores
+
+    y = np.array([0, 0, 1, 1])
+    assert scores(y, {"Z": np.array([1, 1, 0, 0]), "Z_over": np.array([3, 4, 5, 5])}) == {
+        "acc": 1.0, "nmi": pytest.approx(1.0), "acc_over": 1.0}
+    with pytest.raises(ValueError, match=r"need the cluster ids of head\(s\) \['Z_over'\]"):
+        scores(y, {"Z": y})
+    with pytest.raises(ValueError, match="head 'Z' .* or 'Z_over'"):
+        Score(nmi, "Z_50", "nmi", "NMI", "NMI")
+    assert SCORES["acc"].text(0.99084) == "accuracy 99.08 %"
+    assert SCORES["nmi"].text(0.97312) == "NMI 0.973"
+
+
+def test_a_new_score_is_one_edit(monkeypatch, tmp_path, capsys):
+    # one entry in metrics.SCORES: evaluate(), the training curve, the result's test_ and
+    # all70k_ fields and their schema, the CLI's evaluate (words and JSON) and plot_runs' axis
+    # all know it -- nothing else is touched
+    import json
+
+    from iic_tutorial import metrics
+    from iic_tutorial.__main__ import main
+    from iic_tutorial.data import load_mnist
+    from iic_tutorial.plots import plot_runs
+    from iic_tutorial.runs import curve_fields, result_fields
+
+    ones = metrics.Score(lambda y, pred: float(np.mean(y == 1)), "Z_over", "share_of_ones",
+                         "the share of ones among the images (a test's)", "share of ones")
+    monkeypatch.setitem(metrics.SCORES, "ones", ones)
+    assert "ones" in curve_fields()
+    assert result_fields()["test_share_of_ones"] == "the share of ones among the images (a test's) " \
+                                                    "on the 10k test images"
+    assert "all70k_share_of_ones" in result_fields()
+    out = tmp_path / "run"
+    assert main(["train", "--steps", "2", "--batch-size", "20", "--limit", "100", "--eval-every", "1",
+                 "--out", str(out), "--quiet"]) == 0
+    result = json.loads((out / "result.json").read_text())
+    (_, y_train), (_, y_test) = load_mnist(limit=100)
+    assert result["test_share_of_ones"] == np.mean(y_test == 1) > 0  # the labels it was given
+    assert result["all70k_share_of_ones"] == np.mean(np.concatenate([y_train, y_test]) == 1)
+    assert [p["ones"] for p in result["curve"]] == [np.mean(y_test == 1)] * 2
+    assert list(result) == list(result_fields())
+    capsys.readouterr()
+    assert main(["evaluate", "--weights", str(out / "model.weights.h5"), "--limit", "100"]) == 0
+    assert f"share of ones {100 * np.mean(y_test == 1):.2f} %" in capsys.readouterr().out
+    assert main(["evaluate", "--weights", str(out / "model.weights.h5"), "--limit", "100",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ones"] == np.mean(y_test == 1)
+    fig = plot_runs([{**result, "name": "run"}], y="ones")
+    assert fig.axes[0].get_ylabel() == "share of ones (%)"
+    assert max(fig.axes[0].lines[0].get_ydata()) == 100 * np.mean(y_test == 1)

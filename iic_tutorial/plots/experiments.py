@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ..metrics import SCORES
 from ._style import TICK_SIZE, _new_ax
 
 __all__ = ["plot_runs", "plot_bars", "plot_seeds", "plot_pipeline", "plot_alpha_sweep"]
@@ -69,8 +70,9 @@ def plot_runs(
     """Curves of several training runs (``iic_tutorial.pretrained.experiment_results()`` items).
 
     Each run's ``curve`` holds one record per evaluation; ``y`` is the record
-    key to draw (``"acc"`` and ``"acc_over"`` are shown in %, others as they
-    are, e.g. ``"loss_k"`` or ``"mi"`` in nats) against training ``x``:
+    key to draw (the accuracies of :data:`~iic_tutorial.metrics.SCORES` and the dev
+    split's are shown in %, others as they are, e.g. ``"loss_k"`` or ``"mi"`` in
+    nats) against training ``x``:
     ``"minutes"`` of wall time, ``"step"`` or ``"epoch"``. Returns the Figure.
     """
     if x not in ("minutes", "step", "epoch"):
@@ -79,7 +81,9 @@ def plot_runs(
     labels = list(labels) if labels is not None else [r.get("name", str(i)) for i, r in enumerate(runs)]
     if len(labels) != len(runs):
         raise ValueError(f"got {len(labels)} labels for {len(runs)} runs")
-    scale = 100.0 if y in ("acc", "acc_over", "acc_raw_bn") else 1.0
+    score = SCORES.get(y)
+    percent = score.percent if score else y in ("acc_raw_bn", "dev_acc")
+    scale = 100.0 if percent else 1.0
     for i, (run, label) in enumerate(zip(runs, labels)):
         curve = [p for p in run["curve"] if p.get(y) is not None]
         xs = [p["wall_time"] / 60 if x == "minutes" else p[x] for p in curve]
@@ -87,10 +91,13 @@ def plot_runs(
     xlabels = {"minutes": "training time (min)", "step": "training step", "epoch": "epoch"}
     ax.set_xlabel(xlabels[x], fontsize=TICK_SIZE + 1)
     names = {"acc": "test accuracy (%)", "acc_over": "over-clusters, many-to-one (%)",
-             "mi": "I(Z; Z') (nats)",
+             "acc_raw_bn": "test accuracy before BatchNorm's recalibration (%)",
+             "dev_acc": "accuracy on the dev split (%)", "mi": "I(Z; Z') (nats)",
              "loss_k": "loss of the 10-cluster head (nats)",
              "mi_over": "I(Z; Z') of the 50-cluster head (nats)", "H": "H(Z) (nats)",
              "H_over": "H(Z) of the 50-cluster head (nats)"}
+    if y not in names and score:  # a score named only in metrics.SCORES
+        names[y] = f"{score.label} (%)" if score.percent else score.label
     ax.set_ylabel(names.get(y, y), fontsize=TICK_SIZE + 1)
     if scale == 100.0:
         ax.set_ylim(0, 100)

@@ -4,7 +4,7 @@ Every result this project writes (``python -m iic_tutorial train``, the
 benchmarks) records the same fields through :func:`provenance`, so a number in
 the book can always be traced to the command that produced it. A training
 run's ``result.json`` is built by :func:`training_result` (its schema:
-:data:`RESULT_FIELDS`, :data:`CURVE_FIELDS`); ``benchmarks/collect.py``, the
+:func:`result_fields`, :func:`curve_fields`); ``benchmarks/collect.py``, the
 README and chapter 9 read results back through :func:`time_to_accuracy`,
 :func:`at_step`, :func:`mean_std` and :func:`scoreboard`.
 
@@ -14,7 +14,7 @@ One module per layer, every name importable from here:
   :func:`git_revision`, :func:`hardware`, :func:`machine`, :func:`cpu_flags`, ...);
 - :mod:`.files`: atomic writes (:func:`atomic_write_text`, :func:`atomic_save_weights`) and
   the generated blocks of a page (:func:`replace_between_markers`);
-- :mod:`.schema`: what a result holds (:data:`RESULT_FIELDS`, :func:`training_result`);
+- :mod:`.schema`: what a result holds (:func:`result_fields`, :func:`training_result`);
 - :mod:`.curves`: reading a result's curve (:func:`time_to_accuracy`, :func:`at_step`, ...);
 - :mod:`.tables`: Markdown tables (:func:`speed_table`, :func:`where_it_runs`, ...);
 - :mod:`.scoreboard`: the scoreboard and the bottom line, with the experiments they show.
@@ -24,7 +24,7 @@ from .curves import at_step, first_step, median_time_to_accuracy, same_trajector
 from .files import atomic_save_weights, atomic_write_text, replace_between_markers
 from .probe import (BF16_FLAGS, cpu_flags, cpu_name, git_revision, gpu_names, hardware, machine,
                     provenance, software, threads)
-from .schema import CURVE_FIELDS, RESULT_FIELDS, THRESHOLDS, training_result
+from .schema import THRESHOLDS, curve_fields, result_fields, training_result
 from .scoreboard import (BOTTOM_LINE_HELDOUT, BOTTOM_LINE_RECIPES, BOTTOM_LINE_ROWS, HEADLINE, IDEAS,
                          PROTOCOLS, REPORTED, bottom_line, scoreboard)
 from .tables import (MACHINE_FIELDS, distributed_table, gradients_table, levers_table, mean_std, run_cores,
@@ -33,7 +33,7 @@ from .tables import (MACHINE_FIELDS, distributed_table, gradients_table, levers_
 
 __all__ = ["provenance", "hardware", "software", "machine", "gpu_names", "cpu_name", "git_revision",
            "threads", "cpu_flags", "BF16_FLAGS", "atomic_write_text", "atomic_save_weights",
-           "replace_between_markers", "training_result", "RESULT_FIELDS", "CURVE_FIELDS", "THRESHOLDS",
+           "replace_between_markers", "training_result", "result_fields", "curve_fields", "THRESHOLDS",
            "time_to_accuracy", "median_time_to_accuracy", "time_table", "same_trajectory", "at_step",
            "until", "first_step", "run_machine", "MACHINE_FIELDS", "run_processor", "run_cores",
            "where_it_runs", "distributed_table", "speed_table", "levers_table", "gradients_table",

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data import as_images
 from ..information import entropy, mutual_information
-from ..metrics import cluster_accuracy, confusion_matrix, nmi
+from ..metrics import confusion_matrix, scores
 from ..model import head_names
 from .state import TrainState
 
@@ -152,24 +152,22 @@ def load_run_weights(weights: str | os.PathLike) -> keras.Model:
 def evaluate(
     model: keras.Model, x: np.ndarray, y: np.ndarray, bn: str = "inference", batch_size: int = 1000
 ) -> dict:
-    """Accuracy of both heads against labels y (for monitoring only).
+    """Every score of both heads against labels y (for monitoring only).
 
-    Returns ``{"acc", "nmi", "acc_over", "confusion"}``: Hungarian accuracy
-    and NMI of the 10-cluster head, many-to-one accuracy of the over-clustering head,
-    and the confusion matrix (classes x clusters, matched order), as lists.
+    Returns each score of :data:`~iic_tutorial.metrics.SCORES` by its key --
+    ``"acc"`` and ``"nmi"``: Hungarian accuracy and NMI of the 10-cluster head;
+    ``"acc_over"``: many-to-one accuracy of the 50-cluster head -- and
+    ``"confusion"``, the 10-cluster head's confusion matrix (classes x
+    clusters, matched order) as lists.
     """
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != len(x):
         raise ValueError(f"y must hold one label per image: {len(x)} images but labels of shape {y.shape}")
     z, z_over = scored_heads(model, x, batch_size, bn)
     y = y.astype(np.int64)
-    pred, pred_over = z.argmax(1), z_over.argmax(1)
-    return {
-        "acc": cluster_accuracy(y, pred),
-        "nmi": nmi(y, pred),
-        "acc_over": cluster_accuracy(y, pred_over, many_to_one=True),
-        "confusion": confusion_matrix(y, pred, k=z.shape[1]).tolist(),
-    }
+    pred = z.argmax(1)
+    return {**scores(y, {"Z": pred, "Z_over": z_over.argmax(1)}),
+            "confusion": confusion_matrix(y, pred, k=z.shape[1]).tolist()}
 
 
 class Evaluation:
