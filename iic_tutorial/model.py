@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+from contextlib import contextmanager
+from typing import Iterator
+
 import keras
 from keras import layers
 
@@ -90,7 +94,9 @@ def create_model(
     Input: float32 images in [0, 1], shape ``(batch, 28, 28, 1)``.
     Output: ``[Z, Z_over]`` of shapes ``(batch, k)`` and ``(batch, k_over)``,
     each row a probability vector. ``seed`` makes the initial weights
-    reproducible.
+    reproducible and leaves the process's random state as it was
+    (:func:`_initial_weights_seeded`); a training run's network for seed s is
+    ``create_model(..., seed=s)``.
 
     ``num_subheads = h > 1`` gives each head h independent copies (sub-heads,
     as in the official IIC code), all on the same trunk; the output is then
@@ -120,8 +126,36 @@ def create_model(
     for name, value in (("k", k), ("k_over", k_over)):
         if not isinstance(value, int) or value < 2:
             raise ValueError(f"{name} must be an integer >= 2 (number of clusters); got {value!r}")
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
+    with _initial_weights_seeded(seed):
+        return _build(k, k_over, num_subheads, fused_batchnorm, synchronized_batchnorm, pooling)
+
+
+@contextmanager
+def _initial_weights_seeded(seed: int | None) -> Iterator[None]:
+    """Layers built inside get the initial weights of ``seed``; afterwards Python's
+    ``random`` is as it was, and nothing else was touched.
+
+    Keras draws the seed of every initializer given none from Python's
+    ``random`` (``keras.random.make_default_seed``), so seeding that alone fixes
+    the weights -- the same weights ``keras.utils.set_random_seed(seed)`` gives,
+    without also reseeding NumPy, TensorFlow and Keras's global generator for
+    the rest of the program (``tests/test_model.py`` checks both on each stack).
+    None: the weights of the process's current state, which advances.
+    """
+    if seed is None:
+        yield
+        return
+    saved = random.getstate()
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(saved)
+
+
+def _build(k: int, k_over: int, num_subheads: int, fused_batchnorm: bool,
+           synchronized_batchnorm: bool, pooling: str) -> keras.Model:
+    """:func:`create_model`'s layers (its arguments already checked)."""
     batchnorm = BatchNormalization if fused_batchnorm else layers.BatchNormalization
     x = keras.Input(shape=INPUT_SHAPE, name="image")
     h = x
