@@ -42,26 +42,28 @@ from iic_tutorial.data import as_images, load_mnist  # noqa: E402
 from iic_tutorial.runs import atomic_write_text, provenance  # noqa: E402
 from iic_tutorial.training import IICTrainer, TrainConfig  # noqa: E402
 from iic_tutorial.training.evaluation import load_run_weights  # noqa: E402
-from iic_tutorial.training.step import bf16_runs_here, head_losses, make_views, onednn_bf16  # noqa: E402
+from iic_tutorial.training.step import IICStep, bf16_runs_here, make_views, onednn_bf16  # noqa: E402
 
 OUT = ROOT / "iic_tutorial" / "pretrained" / "precision_gradients.json"  # package data: the book reads it
 
 
 def gradients(model, config: TrainConfig, x: tf.Tensor, seed: tuple[int, int], bf16: bool,
               p_float64: bool) -> np.ndarray:
-    """The step's loss gradient, all trainable weights flattened into one float64 vector."""
-    h = config.num_subheads
+    """The step's loss gradient, all trainable weights flattened into one float64 vector.
+
+    The loss is the train step's own (``IICStep.losses``: both heads, the x outputs
+    repeated for the copies of x'), with alpha and alpha_over as set (no schedule),
+    P in float64 or not as asked, and no update.
+    """
+    step = IICStep(config, model, optimizer=None)  # only its loss: nothing is applied
+    alpha = tf.constant(config.alpha, tf.float32)
+    alpha_over = tf.constant(config.alpha_over or config.alpha, tf.float32)
 
     @tf.function
     def grad(x, seed):
         x_view, x_prime = make_views(config, x, seed)
         with tf.GradientTape() as tape:
-            z_all = [tf.repeat(z, config.copies, axis=0) for z in model(x_view, training=True)]
-            z_prime_all = model(x_prime, training=True)
-            losses, _ = head_losses(z_all, z_prime_all, [config.alpha] * h + [config.alpha_over or
-                                                                             config.alpha] * h,
-                                    "bf16" if p_float64 else "fp32")
-            loss = (tf.reduce_mean(losses[:h]) + tf.reduce_mean(losses[h:])) / 2.0
+            loss = step.losses(x_view, x_prime, alpha, alpha_over, p_float64=p_float64)[0]
         return tape.gradient(loss, model.trainable_variables)
 
     with onednn_bf16(bf16):

@@ -236,13 +236,17 @@ class IICStep:
 
     # ------------------------------------------------------------ pieces
     def losses(self, x_view: tf.Tensor, x_prime: tf.Tensor, alpha: tf.Tensor,
-               alpha_over: tf.Tensor, reduce_counts: Callable[[tf.Tensor], tf.Tensor]):
+               alpha_over: tf.Tensor, reduce_counts: Callable[[tf.Tensor], tf.Tensor] = lambda C: C,
+               p_float64: bool | None = None):
         """Both heads' outputs and IIC losses for a batch of views (inside a GradientTape).
 
         Returns ``(loss, loss_k, loss_over, losses, joints)``: the loss to
         minimise (mean of the two heads' losses, or the 10-cluster head's alone), each
         head's mean over its sub-heads, every sub-head's loss (2 h,) and their
-        joints P (:func:`head_losses`).
+        joints P (:func:`head_losses`). ``p_float64``: take P and the loss in
+        float64; None (training) does so exactly when the step runs in bf16. The
+        other choice is for measuring what P's precision changes
+        (``benchmarks/precision_gradients.py``).
         """
         c = self.config
         h = c.num_subheads
@@ -251,8 +255,9 @@ class IICStep:
         else:
             z_all = self.model(x_view, training=True)
         z_prime_all = self.model(x_prime, training=True)
+        precision = self.precision if p_float64 is None else ("bf16" if p_float64 else "fp32")
         losses, joints = head_losses(z_all, z_prime_all, [alpha] * h + [alpha_over] * h,
-                                     self.precision, c.validate_inputs, reduce_counts)
+                                     precision, c.validate_inputs, reduce_counts)
         loss_k, loss_over = tf.reduce_mean(losses[:h]), tf.reduce_mean(losses[h:])
         loss = (loss_k + loss_over) / 2.0 if c.over_clustering else loss_k
         return loss, loss_k, loss_over, losses, joints
