@@ -20,7 +20,7 @@ from .model import create_model
 
 __all__ = ["load_pretrained", "pretrained_info", "pretrained_history", "weights_path", "model_files",
            "PRETRAINED", "DEFAULT", "experiment_results", "runs_folder", "experiment_name",
-           "experiment_groups", "head_restarts", "benchmark"]
+           "experiment_groups", "head_restarts", "benchmark", "BENCHMARKS"]
 
 #: The shipped models, by name: the recipe that trained each, and what the book uses it for.
 #: Each was chosen without labels among the seeds of its recipe (``benchmarks/ship_model.py``).
@@ -149,7 +149,7 @@ def head_restarts() -> dict:
     steps, ``test_accuracy`` (Hungarian, 10k test set) and ``largest_confusion``
     (``digit``, ``cluster_of``, ``count``).
     """
-    return _read_json("head_restarts.json", "head-restart results", "run benchmarks/head_restarts.py")
+    return benchmark("head_restarts")
 
 
 def step_speed() -> dict:
@@ -161,7 +161,7 @@ def step_speed() -> dict:
     ``speedup_vs_article_code``. :func:`iic_tutorial.runs.speed_table`
     formats it.
     """
-    return _read_json("step_speed.json", "step-speed results", "run benchmarks/step_speed.py")
+    return benchmark("step_speed")
 
 
 def baselines() -> dict:
@@ -172,7 +172,7 @@ def baselines() -> dict:
     feature set with per-seed ``runs`` and ``test_accuracy_mean`` / ``_std``,
     ``test_nmi_mean`` / ``_std``.
     """
-    return _read_json("baselines.json", "k-means baselines", "run benchmarks/baselines.py")
+    return benchmark("baselines")
 
 
 def distributed() -> dict:
@@ -186,7 +186,7 @@ def distributed() -> dict:
     losses minus the global-batch loss, per shard count, in nats.
     :func:`iic_tutorial.runs.distributed_table` formats it.
     """
-    return _read_json("distributed.json", "distributed-training results", "run benchmarks/distributed.py")
+    return benchmark("distributed")
 
 
 def selection() -> dict:
@@ -199,7 +199,7 @@ def selection() -> dict:
     share of pairs of runs it orders right, Spearman's rho, and how often it
     picks the best seed of a recipe).
     """
-    return _read_json("selection.json", "label-free selection results", "run benchmarks/selection.py")
+    return benchmark("selection")
 
 
 def subheads() -> dict:
@@ -211,23 +211,41 @@ def subheads() -> dict:
     lowest-loss sub-head, the label-free choice), ``best`` (the most accurate)
     and ``steps``.
     """
-    return _read_json("subheads.json", "sub-head results", "run benchmarks/subheads.py")
+    return benchmark("subheads")
+
+
+#: Every benchmark result shipped as package data, ``iic_tutorial/pretrained/<name>.json`` (one
+#: copy, which Colab installs with the package): name -> the script, with the options that
+#: make it this result rather than the script's default one, run from the repository's root.
+BENCHMARKS: dict[str, str] = {
+    "step_speed": "benchmarks/step_speed.py",
+    "distributed": "benchmarks/distributed.py",
+    "baselines": "benchmarks/baselines.py",
+    "selection": "benchmarks/selection.py",
+    "subheads": "benchmarks/subheads.py",
+    "head_restarts": "benchmarks/head_restarts.py",
+    "fp32_levers": "benchmarks/fp32_levers.py",
+    "fp32_levers_avx512": "benchmarks/fp32_levers.py --isa AVX512_CORE "
+                          "--out iic_tutorial/pretrained/fp32_levers_avx512.json",
+    "precision_gradients": "benchmarks/precision_gradients.py",
+}
 
 
 def benchmark(name: str) -> dict:
     """The result a benchmark wrote into the package: ``iic_tutorial/pretrained/<name>.json``.
 
-    For the benchmarks that write there and nowhere else (one copy, which Colab
-    installs with the package): ``"fp32_levers"`` and ``"fp32_levers_avx512"``
-    (``benchmarks/fp32_levers.py``: fp32 step times by lever, oneDNN capped at
-    AVX2 / AVX-512), ``"precision_gradients"`` (``benchmarks/precision_gradients.py``:
-    how far the fp32 and bf16 gradients of one step lie apart). Each holds its
-    provenance (command, revision, hardware, software) and ``rows``.
-    FileNotFoundError, naming the script to run, if absent.
+    ``name``: a key of :data:`BENCHMARKS`, e.g. ``"fp32_levers"`` and
+    ``"fp32_levers_avx512"`` (``benchmarks/fp32_levers.py``: fp32 step times by
+    lever, oneDNN capped at AVX2 / AVX-512) or ``"precision_gradients"`` (how far
+    the fp32 and bf16 gradients of one step lie apart); the functions named after
+    the others (:func:`step_speed`, ...) say what their results hold. Each holds
+    its provenance (command, revision, hardware, software). ValueError naming the
+    benchmarks for another name; FileNotFoundError, with the command to run, if absent.
     """
-    script = "fp32_levers" if name.startswith("fp32_levers") else name
-    return _read_json(f"{name}.json", f"result of benchmarks/{script}.py",
-                      f"run benchmarks/{script}.py")
+    if name not in BENCHMARKS:
+        raise ValueError(f"no benchmark result named {name!r}; the package's are "
+                         f"{', '.join(BENCHMARKS)}")
+    return _read_json(f"{name}.json", f"benchmark result {name!r}", f"run python {BENCHMARKS[name]}")
 
 
 def experiment_name(run_name: str) -> str:

@@ -5,22 +5,42 @@ import pytest
 import iic_tutorial as iic
 from iic_tutorial.runs import gradients_table, levers_table
 
-SHIPPED = ("fp32_levers", "fp32_levers_avx512", "precision_gradients")
+SHIPPED = ("fp32_levers", "fp32_levers_avx512", "precision_gradients")  # with full provenance
+
+
+@pytest.mark.parametrize("name", iic.pretrained.BENCHMARKS)
+def test_each_benchmark_result_was_made_by_its_command(name):
+    # the table's script and options are those of the command the result recorded
+    script, *options = iic.pretrained.BENCHMARKS[name].split()
+    words = iic.pretrained.benchmark(name)["command"].split()
+    assert words[:2] == ["python", script]
+    assert all(" ".join(options[i:i + 2]) in " ".join(words) for i in range(0, len(options), 2))
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_each_shipped_benchmark_result_says_where_it_came_from(name):
     result = iic.pretrained.benchmark(name)
-    script = "fp32_levers" if name.startswith("fp32_levers") else name  # one script, two ISA caps
-    assert result["command"].startswith(f"python benchmarks/{script}.py")
     assert not result["revision"].endswith("-dirty") and result["revision"] != "unknown"
     assert {"tensorflow", "keras", "numpy", "python"} <= set(result["software"])
     assert result["machine"]["cpu"] and result["rows"]
 
 
-def test_a_missing_benchmark_result_names_the_script_to_run():
-    with pytest.raises(FileNotFoundError, match=r"run benchmarks/no_such_thing\.py"):
+def test_every_result_file_of_the_package_is_a_model_a_run_or_a_benchmark():
+    folder = iic.pretrained.weights_path().parent
+    models = {f.name for name in iic.pretrained.PRETRAINED
+              for f in iic.pretrained.model_files(name).values()}
+    others = {p.name for p in folder.glob("*.json")} - models
+    assert others == {f"{name}.json" for name in iic.pretrained.BENCHMARKS}
+
+
+def test_a_benchmark_result_asked_for_wrongly_says_what_to_do(monkeypatch, tmp_path):
+    with pytest.raises(ValueError, match=r"no benchmark result named 'no_such_thing'; the "
+                                         r"package's are step_speed, distributed"):
         iic.pretrained.benchmark("no_such_thing")
+    monkeypatch.setattr(iic.pretrained, "_folder", lambda: tmp_path)  # a package without it
+    with pytest.raises(FileNotFoundError, match=r"run python benchmarks/fp32_levers\.py --isa "
+                                                r"AVX512_CORE --out iic_tutorial/pretrained/"):
+        iic.pretrained.benchmark("fp32_levers_avx512")
 
 
 def test_the_precision_of_P_barely_moves_the_gradient_and_bf16_does():
