@@ -5,10 +5,12 @@
     python benchmarks/run.py long_band --seeds 1 --dry-run     # the commands, not run
     nohup python benchmarks/run.py NAME ... --lane 0/2 --pin 0 > runs/lane0.log 2>&1 &
     nohup python benchmarks/run.py NAME ... --lane 1/2 --pin 1 > runs/lane1.log 2>&1 &
+    python benchmarks/run.py seg --pin 0 && python benchmarks/run.py seg --publish
 
 Each run (seed s of experiment NAME) is ``python -m iic_tutorial train ... --out
-runs/NAME_s<s> --quiet --experiment NAME`` (``experiments.command``), its output in
-``runs/NAME_s<s>.log``. A finished run (``runs/NAME_s<s>/result.json``) is skipped;
+runs/NAME_s<s> --quiet --experiment NAME``, or for a segmentation experiment
+``python -m iic_tutorial train-seg ... --out runs/NAME_s<s>`` (``experiments.command``),
+its output in ``runs/NAME_s<s>.log``. A finished run (``runs/NAME_s<s>/result.json``) is skipped;
 an interrupted one resumes from its checkpoint, since its command is the same, so after
 a stop simply start the runner again. A run that another process is training (its
 folder's lock is held, or a restart candidate's) is waited for until that process
@@ -19,6 +21,10 @@ ends -- it writes result.json after releasing the lock -- and then skipped if do
 split the runs between them) train more steps per second in total than one runner on
 both cores. Experiments marked ``alone`` are timings: they run on every core and
 refuse to start while another training runs.
+
+``--publish`` trains nothing: it copies the finished runs of a ``train-seg``
+experiment into the package (:func:`publish`), where chapter 12 reads them. Runs of
+``train`` are published by ``benchmarks/collect.py``, which also rewrites the tables.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -91,14 +98,16 @@ def wait_while_trained(folder: Path, name: str) -> None:
 
 
 def trainings_running() -> list[int]:
-    """Processes of this machine running ``python -m iic_tutorial train`` (not this one)."""
+    """Processes of this machine running ``python -m iic_tutorial train`` or ``train-seg``
+    (not this one)."""
+    commands = {word.encode() for word in experiments.SUBCOMMANDS}
     found = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             words = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"iic_tutorial" in words and b"train" in words and int(proc.name) != os.getpid():
+        if b"iic_tutorial" in words and commands & set(words) and int(proc.name) != os.getpid():
             found.append(int(proc.name))
     return found
 
@@ -118,12 +127,16 @@ def planned(names: list[str], seeds: list[int] | None) -> list[tuple[str, int]]:
 
 
 def launch(name: str, seed: int, pin: int | None, runs: Path, dry_run: bool = False) -> int:
-    """Train one run unless it is finished; returns its exit status (0 if skipped)."""
+    """Train one run unless it is finished; returns its exit status (0 if skipped).
+
+    Its output goes to the log unbuffered (PYTHONUNBUFFERED, as ``python -u``), so the
+    log shows a run's evaluations as they happen.
+    """
     run = experiments.run_name(name, seed)
     folder = runs / run
-    argv = [sys.executable, "-m", "iic_tutorial",
-            *experiments.command(name, seed, runs=os.path.relpath(runs, ROOT))]
-    env = dict(os.environ)
+    words = experiments.command(name, seed, runs=os.path.relpath(runs, ROOT))
+    argv = [sys.executable, "-m", "iic_tutorial", *words]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if pin is not None:
         argv = ["taskset", "-c", str(pin), *argv]
         env.update(TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
@@ -138,11 +151,55 @@ def launch(name: str, seed: int, pin: int | None, runs: Path, dry_run: bool = Fa
         _say(f"skip {run}: a timing needs the machine to itself, and processes "
              f"{trainings_running()} are training")
         return 1
-    _say(f"start {run}: {' '.join(argv[argv.index('train') + 1:])}")
+    _say(f"start {run}: {' '.join(words[1:])}")
     with open(runs / f"{run}.log", "ab") as log:
         status = subprocess.call(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     _say(f"end {run} rc={status}")
     return status
+
+
+def publish(name: str, seeds: list[int], runs: Path, results: Path | None = None,
+            dry_run: bool = False) -> list[Path]:
+    """Copy finished runs of train-seg experiment ``name`` into the package; returns the copies.
+
+    Each seed's ``runs/NAME_s<s>/result.json`` becomes ``<results>/NAME_s<s>.json``,
+    and the weights of the experiment's first seed (seed 0 of ``seg``, the network
+    chapter 12 loads) ``<results>/NAME_s<s>.weights.h5``; ``results`` defaults to
+    ``iic_tutorial.segmentation.plots.results_dir()``, where the chapter reads them.
+    Nothing is copied unless every asked run is finished (ValueError naming those that
+    are not); ``dry_run`` only prints the copies.
+
+    This is the one place segmentation results are published, beside the runner that
+    made their folders: a segmentation result is read as it is (``plots.load_results``),
+    so a copy is all its publishing is. A ``train`` experiment's runs are refused here:
+    ``benchmarks/collect.py`` publishes them, since their tables must be rewritten too.
+    """
+    e = experiments.experiment(name)
+    if e.subcommand != "train-seg":
+        raise ValueError(f"experiment {name!r} runs {e.subcommand}: publish its runs with "
+                         f"python benchmarks/collect.py runs/{experiments.run_name(name, seeds[0])} "
+                         "..., which also rewrites the tables")
+    if results is None:
+        from iic_tutorial.segmentation.plots import results_dir  # matplotlib, no TensorFlow
+
+        results = results_dir()
+    copies = [(runs / experiments.run_name(name, s) / "result.json",
+               results / f"{experiments.run_name(name, s)}.json") for s in seeds]
+    if e.seeds[0] in seeds:
+        shipped = experiments.run_name(name, e.seeds[0])
+        copies.append((runs / shipped / "model.weights.h5", results / f"{shipped}.weights.h5"))
+    missing = [str(source) for source, _ in copies if not source.is_file()]
+    if missing:
+        raise ValueError(f"not finished, nothing published: {', '.join(missing)} missing; train "
+                         f"them first (python benchmarks/run.py {name} --pin 0)")
+    for source, target in copies:
+        print(f"copy {source} -> {target}", flush=True)
+        if not dry_run:
+            results.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.partial")
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)  # a reader never sees half a file
+    return [target for _, target in copies]
 
 
 def _lane(text: str) -> tuple[int, int]:
@@ -169,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=Path, default=ROOT / "runs", help="where run folders go")
     parser.add_argument("--list", action="store_true", help="list the experiments and stop")
     parser.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    parser.add_argument("--publish", action="store_true",
+                        help="train nothing: copy the finished runs of train-seg experiments into "
+                             "the package, where chapter 12 reads them (train runs: collect.py)")
     args = parser.parse_args(argv)
     if args.list or not args.names:
         for name, e in experiments.EXPERIMENTS.items():
@@ -179,6 +239,15 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if args.publish:
+        try:
+            for name in dict.fromkeys(args.names):
+                publish(name, [s for n, s in runs if n == name], args.runs.absolute(),
+                        dry_run=args.dry_run)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        return 0
     index, count = args.lane
     runs = runs[index::count]
     if args.pin is not None:

@@ -1,12 +1,14 @@
 """Every experiment this project ran, by name: a recipe, what it changes, and its seeds.
 
-An experiment is one entry of :data:`EXPERIMENTS`: the recipe it starts from
-(:mod:`iic_tutorial.recipes`), the command-line options it adds (in the order
-they are given), its seeds, and a one-line description, with where it is shown
-(``headline``: the scoreboard; ``idea``: its label among chapter 11's ideas).
-Its run for seed s is ``runs/<name>_s<s>/``; :func:`command` is the command
-that trains it, and ``benchmarks/run.py NAME`` trains every seed of it (pinned
-to one core, resumable). A new experiment is one new entry here.
+An experiment is one entry of :data:`EXPERIMENTS`: the ``python -m iic_tutorial``
+command it runs (``train``, or ``train-seg`` for chapter 12's segmentation), the
+recipe it starts from (:mod:`iic_tutorial.recipes`; ``train`` only), the
+command-line options it adds (in the order they are given), its seeds, and a
+one-line description, with where it is shown (``headline``: the scoreboard;
+``idea``: its label among chapter 11's ideas). Its run for seed s is
+``runs/<name>_s<s>/``; :func:`command` is the command that trains it, and
+``benchmarks/run.py NAME`` trains every seed of it (pinned to one core,
+resumable). A new experiment is one new entry here.
 
 Each run's result.json records ``experiment`` and ``seed``; tables group
 runs by them (:func:`identity`). Results written before those fields existed
@@ -24,15 +26,21 @@ from typing import Any, Mapping
 
 from . import recipes
 
-__all__ = ["Experiment", "EXPERIMENTS", "BEFORE_PRECISION", "experiment", "command", "run_name", "identity",
-           "headline", "ideas"]
+__all__ = ["Experiment", "EXPERIMENTS", "BEFORE_PRECISION", "SUBCOMMANDS", "experiment", "command",
+           "run_name", "identity", "headline", "ideas"]
+
+#: The ``python -m iic_tutorial`` commands an experiment can run: ``train`` (MNIST
+#: clustering, from a recipe) and ``train-seg`` (segmentation, chapter 12: no recipes,
+#: every setting an option).
+SUBCOMMANDS = ("train", "train-seg")
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """A recipe, the options that change it, and the seeds it ran with.
+    """A recipe (or, for ``train-seg``, none), the options that change it, and the seeds it ran with.
 
-    recipe: a key of ``recipes.RECIPES`` (``--recipe``).
+    recipe: a key of ``recipes.RECIPES`` (``--recipe``) for ``train``; None for
+    ``train-seg``, which has no recipes (its options are all its settings).
     about: one line saying what it is (the scoreboard's label when ``headline``).
     options: command-line options after ``--recipe`` (``"lr-drop": 900`` is
     ``--lr-drop 900``; ``True`` is a flag alone; a tuple gives several values).
@@ -43,9 +51,10 @@ class Experiment:
     pinned: options that keep a re-run on the settings its recorded runs trained
     with where today's defaults have changed since (:data:`BEFORE_PRECISION`);
     they follow ``--seed`` in its command.
+    subcommand: the ``python -m iic_tutorial`` command it runs, one of :data:`SUBCOMMANDS`.
     """
 
-    recipe: str
+    recipe: str | None
     about: str
     options: Mapping[str, Any] = field(default_factory=dict)
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -53,9 +62,25 @@ class Experiment:
     idea: str | None = None
     alone: bool = False
     pinned: Mapping[str, Any] = field(default_factory=dict)
+    subcommand: str = "train"
 
     def __post_init__(self) -> None:
-        recipes.recipe(self.recipe)  # a ValueError naming the recipes there are
+        if self.subcommand not in SUBCOMMANDS:
+            raise ValueError(f"unknown subcommand {self.subcommand!r}: an experiment runs "
+                             f"python -m iic_tutorial {' or '.join(SUBCOMMANDS)}")
+        if self.subcommand == "train-seg":
+            if self.recipe is not None:
+                raise ValueError(f"train-seg has no recipes; got recipe {self.recipe!r}: give "
+                                 "recipe=None and its settings as options ({'steps': 400, ...})")
+            if self.headline or self.idea is not None:
+                raise ValueError("a train-seg experiment cannot be on the scoreboard or among "
+                                 "chapter 11's ideas (headline, idea): those compare MNIST "
+                                 "clustering runs (train); leave both unset")
+        elif self.recipe is None:
+            raise ValueError("a train experiment needs a recipe (--recipe); choose one of "
+                             f"{', '.join(recipes.RECIPES)}")
+        else:
+            recipes.recipe(self.recipe)  # a ValueError naming the recipes there are
         reserved = {"recipe", "seed", "out", "experiment", "quiet"} & (set(self.options) | set(self.pinned))
         if reserved:
             raise ValueError(f"an experiment's options cannot set {', '.join(sorted(reserved))}: "
@@ -69,10 +94,10 @@ class Experiment:
         object.__setattr__(self, "pinned", MappingProxyType(dict(self.pinned)))
 
     def argv(self, seed: int) -> list[str]:
-        """The ``train`` options of its run for ``seed`` (without ``--out``): the recipe, the
-        options, the seed, then what is pinned."""
-        return ["--recipe", self.recipe, *_words(self.options), "--seed", str(seed),
-                *_words(self.pinned)]
+        """The options of its run for ``seed`` (without ``--out``): the recipe (``train``
+        only), the options, the seed, then what is pinned."""
+        recipe = ["--recipe", self.recipe] if self.recipe is not None else []
+        return [*recipe, *_words(self.options), "--seed", str(seed), *_words(self.pinned)]
 
 
 def _words(options: Mapping[str, Any]) -> list[str]:
@@ -191,6 +216,9 @@ EXPERIMENTS: dict[str, Experiment] = {
     **{f"view4_{t}": Experiment("fast", f"300 steps, the article's view, {t} only",
                                 {**_S, "view": "article", "only": t}, **_OLD)
        for t in ("rotation", "distortion", "binarization", "noise")},
+    # segmentation (chapter 12): published with benchmarks/run.py seg --publish
+    "seg": Experiment(None, "per-pixel IIC on the toy scenes (chapter 12), 400 steps",
+                      {"steps": 400, "eval-every": 50}, subcommand="train-seg"),
 }
 
 
@@ -209,15 +237,21 @@ def run_name(name: str, seed: int) -> str:
 def command(name: str, seed: int, runs: str = "runs") -> list[str]:
     """The ``python -m iic_tutorial`` arguments that train seed ``seed`` of experiment ``name``.
 
-    ``train``, the experiment's options, ``--seed``, ``--out runs/<name>_s<seed>
-    --quiet`` (as the shell queues ran them) and ``--experiment <name>``, which
-    the result records.
+    For ``train``: ``train``, the experiment's options, ``--seed``, ``--out
+    runs/<name>_s<seed> --quiet`` (as the shell queues ran them) and
+    ``--experiment <name>``, which the result records. For ``train-seg``:
+    ``train-seg``, the options, ``--seed`` and ``--out runs/<name>_s<seed>``, the
+    words the segmentation runs were made with (their results record that
+    command); train-seg has no ``--experiment``, and its log lines (one per
+    evaluation) are kept, not silenced with ``--quiet``.
     """
     e = experiment(name)
     if seed not in e.seeds:
         raise ValueError(f"experiment {name!r} has the seeds {e.seeds}; got {seed}")
-    return ["train", *e.argv(seed), "--out", f"{runs}/{run_name(name, seed)}", "--quiet",
-            "--experiment", name]
+    out = ["--out", f"{runs}/{run_name(name, seed)}"]
+    if e.subcommand == "train-seg":
+        return ["train-seg", *e.argv(seed), *out]
+    return ["train", *e.argv(seed), *out, "--quiet", "--experiment", name]
 
 
 def _split_legacy_name(name: str) -> tuple[str, int | None]:

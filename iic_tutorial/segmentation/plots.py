@@ -121,7 +121,9 @@ def load_results(folder: str | Path | None = None) -> tuple[list[dict], dict]:
     folder = Path(folder) if folder is not None else results_dir()
     runs = [json.loads(p.read_text()) for p in sorted(folder.glob("seg_s*.json"))]
     if not runs:
-        raise FileNotFoundError(f"no seg_s*.json in {folder}: run benchmarks/segmentation_runs.sh")
+        raise FileNotFoundError(f"no seg_s*.json in {folder}: train the runs with python "
+                                "benchmarks/run.py seg --pin 0, then copy their results here "
+                                "with python benchmarks/run.py seg --publish")
     baselines = json.loads((folder / "baselines.json").read_text())
     return sorted(runs, key=lambda r: r["config"]["seed"]), baselines
 
