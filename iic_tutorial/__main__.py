@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                             if recipes.eval_every(name)) + "; else once per epoch)")
     t.add_argument("--experiment", default=None, metavar="NAME",
                    help="the registered experiment this run is a seed of "
-                        "(iic_tutorial.experiments), recorded in result.json; "
+                        "(iic_tutorial.experiments), recorded in result.json; refused unless "
+                        "the settings are those of its command for --seed; "
                         "benchmarks/run.py sets it")
     t.add_argument("--limit", type=positive_int, default=None,
                    help="use only the first N images of each split (quick runs)")
@@ -148,10 +149,10 @@ def _train(args: argparse.Namespace) -> int:
     try:
         steps = length_in_steps(args, 1.0)  # a missing length is said before TensorFlow starts
         config = config_from_args(args)
-        if args.experiment is not None:
-            from .experiments import experiment
+        if args.experiment is not None:  # recorded only for a seed of it, checked before training
+            from .experiments import check
 
-            experiment(args.experiment)
+            check(args.experiment, args)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

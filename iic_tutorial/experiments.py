@@ -10,6 +10,10 @@ one-line description, with where it is shown (``headline``: the scoreboard;
 ``benchmarks/run.py NAME`` trains every seed of it (pinned to one core,
 resumable). A new experiment is one new entry here.
 
+``train --experiment NAME`` records NAME in its result only when the run is a
+seed of NAME: :func:`check` compares its settings with those of the experiment's
+own command, so a table never groups another run with an experiment's seeds.
+
 Each run's result.json records ``experiment`` and ``seed``; tables group
 runs by them (:func:`identity`). Results written before those fields existed
 are named ``<experiment>_s<seed>``, and :func:`identity` derives both from that
@@ -27,7 +31,7 @@ from typing import Any, Mapping
 from . import recipes
 
 __all__ = ["Experiment", "EXPERIMENTS", "BEFORE_PRECISION", "SUBCOMMANDS", "experiment", "command",
-           "run_name", "identity", "headline", "ideas"]
+           "check", "IGNORED_BY_CHECK", "run_name", "identity", "headline", "ideas"]
 
 #: The ``python -m iic_tutorial`` commands an experiment can run: ``train`` (MNIST
 #: clustering, from a recipe) and ``train-seg`` (segmentation, chapter 12: no recipes,
@@ -252,6 +256,80 @@ def command(name: str, seed: int, runs: str = "runs") -> list[str]:
     if e.subcommand == "train-seg":
         return ["train-seg", *e.argv(seed), *out]
     return ["train", *e.argv(seed), *out, "--quiet", "--experiment", name]
+
+
+#: ``train`` options that do not change what a run trains or records, so :func:`check`
+#: ignores them: where it writes (--out), what it prints (--quiet), which devices share
+#: the work (--strategy), a quick check of the command on fewer images (--limit), and
+#: --experiment itself. Every other option is either a TrainConfig field or one of
+#: what :func:`_run_settings` compares.
+IGNORED_BY_CHECK = ("out", "quiet", "strategy", "limit", "experiment")
+
+
+def _run_settings(args: Any) -> dict[str, Any]:
+    """What a parsed ``train`` command trains and records beyond its TrainConfig: its length
+    (--epochs, or --steps or the recipe's), the images it trains on, its evaluation cadence
+    (or the recipe's). Defaults are resolved, so ``--steps 4000`` is the long recipe's own."""
+    length = ({"epochs": args.epochs} if args.epochs is not None
+              else {"steps": args.steps or recipes.length(args.recipe)})
+    return {**length, "train_on": args.train_on,
+            "eval_every": args.eval_every or recipes.eval_every(args.recipe)}
+
+
+def _flat(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"view": {"erase_p": 0.5}}`` -> ``{"view.erase_p": 0.5}``: a difference names its field."""
+    flat: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, Mapping):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def check(name: str, args: Any) -> None:
+    """ValueError unless the parsed ``train`` arguments ``args`` make a seed of experiment ``name``.
+
+    The run must be one of its seeds (its config's seed), and its settings must be those of
+    the experiment's own command for that seed (:func:`command`), parsed by the same
+    command line: its TrainConfig field for field, and its length, images and evaluation
+    cadence (:func:`_run_settings`). Configs are compared, not words, so ``--lr 8e-4`` and
+    ``--lr 0.0008`` agree; the options of :data:`IGNORED_BY_CHECK` do not matter.
+    ``python -m iic_tutorial train --experiment NAME`` calls this before training, so a
+    result records ``experiment`` only for a run that is one of its seeds.
+
+    The error names what differs and what to do. Imports the command line (and so
+    TensorFlow), which only a check needs.
+    """
+    from .__main__ import build_parser  # the parser that read args; it imports TensorFlow
+    from .training.config import config_from_args
+
+    try:
+        e = experiment(name)
+    except ValueError as error:
+        raise ValueError(f"{error}; register a new experiment in iic_tutorial/experiments.py, "
+                         "or leave out --experiment") from None
+    if e.subcommand != "train":
+        raise ValueError(f"experiment {name!r} runs {e.subcommand}, not train: train its seeds "
+                         f"with python benchmarks/run.py {name}")
+    config = config_from_args(args)
+    if config.seed not in e.seeds:
+        raise ValueError(f"experiment {name!r} has the seeds {e.seeds}, not {config.seed} "
+                         "(--seed): a new seed is a change to its entry in "
+                         "iic_tutorial/experiments.py, made before the run; or leave out "
+                         "--experiment")
+    words = command(name, config.seed)
+    own = build_parser().parse_args(words)
+    theirs = _flat({**config_from_args(own).to_dict(), **_run_settings(own)})
+    this = _flat({**config.to_dict(), **_run_settings(args)})
+    differ = [f"{key}={this.get(key)!r} (the experiment's: {theirs.get(key)!r})"
+              for key in dict.fromkeys([*theirs, *this]) if this.get(key) != theirs.get(key)]
+    if differ:
+        raise ValueError(
+            f"this run is not seed {config.seed} of experiment {name!r}: {'; '.join(differ)}. "
+            f"Run its command (python -m iic_tutorial {' '.join(words)}, or python "
+            f"benchmarks/run.py {name} --seeds {config.seed}), register this variant as a new "
+            "experiment in iic_tutorial/experiments.py, or leave out --experiment")
 
 
 def _split_legacy_name(name: str) -> tuple[str, int | None]:

@@ -172,3 +172,115 @@ def test_the_runner_skips_finished_runs_and_waits_for_locked_ones(tmp_path, caps
     assert run.main(["final", "--lane", "1/2", "--dry-run", "--runs", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1 and "--seed 1" in out[0] and not out[0].startswith("taskset")
+
+
+# ------------------------------------------------- train --experiment NAME is checked
+
+def _main_train(argv, capsys):
+    """python -m iic_tutorial train ARGV in this process: (exit status, stderr)."""
+    from iic_tutorial.__main__ import main
+
+    status = main(["train", *argv])
+    return status, capsys.readouterr().err
+
+
+SUB5_S0 = ["--recipe", "long_band", "--eval-every", "100", "--precision", "bf16", "--subheads", "5",
+           "--seed", "0"]
+
+
+def test_train_refuses_an_unknown_experiment_before_training(tmp_path, capsys):
+    out = tmp_path / "run"
+    status, err = _main_train([*SUB5_S0, "--out", str(out), "--experiment", "long_band_sub4"],
+                              capsys)
+    assert status == 2
+    assert "unknown experiment 'long_band_sub4'; choose one of article_a1" in err
+    assert "register a new experiment in iic_tutorial/experiments.py" in err
+    assert not out.exists()  # refused before the run's folder was made
+
+
+def test_train_refuses_a_run_whose_settings_are_not_the_experiments(tmp_path, capsys):
+    out = tmp_path / "run"
+    changed = [*SUB5_S0[:7], "3", *SUB5_S0[8:]]  # --subheads 3
+    assert changed[6:8] == ["--subheads", "3"]
+    status, err = _main_train([*changed, "--out", str(out), "--experiment", "long_band_sub5"],
+                              capsys)
+    assert status == 2 and not out.exists()
+    assert "this run is not seed 0 of experiment 'long_band_sub5': num_subheads=3 " \
+           "(the experiment's: 5)." in err
+    assert ("python -m iic_tutorial train --recipe long_band --eval-every 100 --precision bf16 "
+            "--subheads 5 --seed 0 --out runs/long_band_sub5_s0 --quiet --experiment "
+            "long_band_sub5") in err  # what to run instead
+    # the length and the images are the experiment's too, not only its TrainConfig
+    status, err = _main_train([*SUB5_S0, "--steps", "100", "--out", str(out),
+                               "--experiment", "long_band_sub5"], capsys)
+    assert status == 2 and "steps=100 (the experiment's: 4000)" in err
+    status, err = _main_train([*SUB5_S0, "--train-on", "train", "--out", str(out),
+                               "--experiment", "long_band_sub5"], capsys)
+    assert status == 2 and "train_on='train' (the experiment's: 'all')" in err
+    # a view setting is named by its field
+    status, err = _main_train([*SUB5_S0, "--band", "0.25", "--out", str(out),
+                               "--experiment", "long_band_sub5"], capsys)
+    assert status == 2 and "view.band_p=0.25 (the experiment's: 0.5)" in err
+    assert not out.exists()
+
+
+def test_train_refuses_a_seed_the_experiment_does_not_have_and_another_commands_experiment(
+        tmp_path, capsys):
+    out = tmp_path / "run"
+    status, err = _main_train(["--recipe", "long_band", "--restarts", "3", "--eval-every", "100",
+                               "--precision", "bf16", "--seed", "0", "--out", str(out),
+                               "--experiment", "long_band_best3"], capsys)
+    assert status == 2
+    assert "experiment 'long_band_best3' has the seeds (1, 2), not 0 (--seed)" in err
+    status, err = _main_train(["--recipe", "long_band", "--seed", "0", "--out", str(out),
+                               "--experiment", "seg"], capsys)
+    assert status == 2 and "experiment 'seg' runs train-seg, not train" in err
+    assert not out.exists()
+
+
+def test_the_check_compares_settings_not_words():
+    parser = _train_parser()
+
+    def args(*words):
+        return parser.parse_args(["train", *words])
+
+    # the experiment's own command passes, and so do other words for the same settings, and
+    # the options that change neither the network nor the record
+    experiments.check("long_band_lr8", parser.parse_args(experiments.command("long_band_lr8", 2)))
+    experiments.check("long_band_lr8", args(
+        "--recipe", "long_band", "--precision", "bf16", "--lr", "0.0008", "--seed", "2",
+        "--eval-every", "100", "--steps", "4000", "--out", "elsewhere", "--limit", "500"))
+    experiments.check("sweep_a5", args(  # pinned options are part of its command
+        "--recipe", "fast", "--steps", "300", "--eval-every", "50", "--alpha", "5", "--seed", "1",
+        "--precision", "fp32", "--batchnorm", "keras", "--out", "x", "--quiet"))
+    with pytest.raises(ValueError, match=r"precision='auto' \(the experiment's: 'fp32'\); "
+                                         r"fused_batchnorm=True \(the experiment's: False\)\."):
+        experiments.check("sweep_a5", args("--recipe", "fast", "--steps", "300", "--eval-every",
+                                           "50", "--alpha", "5", "--seed", "1", "--out", "x"))
+    with pytest.raises(ValueError, match=r"eval_every=200 \(the experiment's: 100\)"):
+        experiments.check("long_band_lr8", args("--recipe", "long_band", "--precision", "bf16",
+                                                "--lr", "8e-4", "--seed", "2", "--eval-every",
+                                                "200", "--out", "x"))
+
+
+def test_every_train_option_is_compared_or_named_as_ignored():
+    # a new option of train is either a TrainConfig field (config_*, view_*), one of what the
+    # check compares beside the config, or named in IGNORED_BY_CHECK: never silently skipped
+    options = set(vars(_train_parser().parse_args(["train", "--recipe", "fast", "--out", "x"])))
+    compared = {o for o in options if o.startswith(("config_", "view_"))}
+    compared |= {"recipe", "epochs", "steps", "train_on", "eval_every"}
+    assert options - compared - {"command"} == set(experiments.IGNORED_BY_CHECK)
+
+
+def test_every_recorded_command_with_an_experiment_passes_the_check():
+    parser = _train_parser()
+    recorded = [json.loads(p.read_text())
+                for p in sorted((ROOT / "iic_tutorial" / "pretrained" / "runs").glob("*.json"))]
+    recorded = [r for r in recorded if r.get("experiment") is not None]
+    assert len(recorded) >= 2
+    for run in recorded:
+        words = run["command"].split()
+        assert words[:3] == ["python", "-m", "iic_tutorial"], run["command"]
+        args = parser.parse_args(words[3:])
+        assert args.experiment == run["experiment"]
+        experiments.check(run["experiment"], args)  # raises, naming what differs, if not
