@@ -260,19 +260,20 @@ def command(name: str, seed: int, runs: str = "runs") -> list[str]:
 
 #: ``train`` options that do not change what a run trains or records, so :func:`check`
 #: ignores them: where it writes (--out), what it prints (--quiet), which devices share
-#: the work (--strategy), a quick check of the command on fewer images (--limit), and
-#: --experiment itself. Every other option is either a TrainConfig field or one of
-#: what :func:`_run_settings` compares.
-IGNORED_BY_CHECK = ("out", "quiet", "strategy", "limit", "experiment")
+#: the work (--strategy), and --experiment itself. Every other option is either a
+#: TrainConfig field or one of what :func:`_run_settings` compares (--limit is: a run on
+#: fewer images is not one of the experiment's seeds).
+IGNORED_BY_CHECK = ("out", "quiet", "strategy", "experiment")
 
 
 def _run_settings(args: Any) -> dict[str, Any]:
     """What a parsed ``train`` command trains and records beyond its TrainConfig: its length
-    (--epochs, or --steps or the recipe's), the images it trains on, its evaluation cadence
-    (or the recipe's). Defaults are resolved, so ``--steps 4000`` is the long recipe's own."""
+    (--epochs, or --steps or the recipe's), the images it trains on (which, and a --limit on
+    them), its evaluation cadence (or the recipe's). Defaults are resolved, so ``--steps
+    4000`` is the long recipe's own."""
     length = ({"epochs": args.epochs} if args.epochs is not None
               else {"steps": args.steps or recipes.length(args.recipe)})
-    return {**length, "train_on": args.train_on,
+    return {**length, "train_on": args.train_on, "limit": args.limit,
             "eval_every": args.eval_every or recipes.eval_every(args.recipe)}
 
 

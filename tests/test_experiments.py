@@ -249,7 +249,11 @@ def test_the_check_compares_settings_not_words():
     experiments.check("long_band_lr8", parser.parse_args(experiments.command("long_band_lr8", 2)))
     experiments.check("long_band_lr8", args(
         "--recipe", "long_band", "--precision", "bf16", "--lr", "0.0008", "--seed", "2",
-        "--eval-every", "100", "--steps", "4000", "--out", "elsewhere", "--limit", "500"))
+        "--eval-every", "100", "--steps", "4000", "--out", "elsewhere"))
+    with pytest.raises(ValueError, match=r"limit=500 \(the experiment's: None\)"):
+        experiments.check("long_band_lr8", args(  # fewer images: not one of its seeds
+            "--recipe", "long_band", "--precision", "bf16", "--lr", "8e-4", "--seed", "2",
+            "--eval-every", "100", "--limit", "500", "--out", "x"))
     experiments.check("sweep_a5", args(  # pinned options are part of its command
         "--recipe", "fast", "--steps", "300", "--eval-every", "50", "--alpha", "5", "--seed", "1",
         "--precision", "fp32", "--batchnorm", "keras", "--out", "x", "--quiet"))
@@ -268,7 +272,7 @@ def test_every_train_option_is_compared_or_named_as_ignored():
     # check compares beside the config, or named in IGNORED_BY_CHECK: never silently skipped
     options = set(vars(_train_parser().parse_args(["train", "--recipe", "fast", "--out", "x"])))
     compared = {o for o in options if o.startswith(("config_", "view_"))}
-    compared |= {"recipe", "epochs", "steps", "train_on", "eval_every"}
+    compared |= {"recipe", "epochs", "steps", "train_on", "limit", "eval_every"}
     assert options - compared - {"command"} == set(experiments.IGNORED_BY_CHECK)
 
 
