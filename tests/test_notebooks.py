@@ -1,4 +1,4 @@
-"""House rules every chapter notebook keeps (STYLE.md), checked on the committed files."""
+"""House rules every chapter notebook keeps (CONTRIBUTING.md, "Notebooks"), checked on the committed files."""
 
 import json
 from pathlib import Path
