@@ -25,13 +25,15 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple, Union
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, NamedTuple, Union
 
 import tensorflow as tf
 
 __all__ = [
     "AugmentConfig",
     "TRANSFORMS",
+    "VIEWS",
     "Transform",
     "knob",
     "transform",
@@ -539,6 +541,15 @@ class AugmentConfig:
 
 #: The transforms the book names, in the order :func:`compose` applies them.
 TRANSFORMS = AugmentConfig.transforms()
+
+#: The named views, by the word that means each (``--view fast``, a recipe's ``"view"``,
+#: the label-free scores' views): "none" is the identity, x' = x.
+VIEWS: Mapping[str, Callable[[], AugmentConfig]] = MappingProxyType({
+    "fast": AugmentConfig.fast,
+    "article": AugmentConfig.article,
+    "mild": AugmentConfig.mild,
+    "none": AugmentConfig.none,
+})
 
 
 def compose(x: tf.Tensor, config: AugmentConfig, seed: Seed) -> tf.Tensor:

@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import augment
 from .augment import AugmentConfig, compose
 from .experiments import identity
 from .information import entropy, joint_distribution, mutual_information
@@ -26,12 +27,11 @@ __all__ = ["SCORES", "CRITERION", "IMAGES", "MARGIN", "GOOD", "label_free_scores
 #: The unlabelled images every candidate is scored on: the first IMAGES training images.
 IMAGES = 10000
 
-#: The views the scores use: name -> the AugmentConfig (fixed, whatever a run trained with).
-VIEWS: dict[str, Callable[[], AugmentConfig]] = {
-    "fast": AugmentConfig.fast,      # rotation, zoom 1-1.5, shifts, intensity jitter
-    "mild": AugmentConfig.mild,      # zoom 1-1.1, shifts of 1 pixel
-    "article": AugmentConfig.article,  # rotation, distortion, binarisation, noise
-}
+#: The views the scores use, of :data:`iic_tutorial.augment.VIEWS` (fixed, whatever a run
+#: trained with): fast (rotation, zoom 1-1.5, shifts, intensity jitter), mild (zoom 1-1.1,
+#: shifts of 1 pixel), article (rotation, distortion, binarisation, noise).
+VIEWS: dict[str, Callable[[], AugmentConfig]] = {name: augment.VIEWS[name]
+                                                 for name in ("fast", "mild", "article")}
 
 #: Every score :func:`label_free_scores` returns, in words. Higher is better for all.
 SCORES: dict[str, str] = {

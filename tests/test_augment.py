@@ -303,3 +303,16 @@ def test_a_transform_without_an_off_value_or_a_method_is_refused():
 
     with pytest.raises(TypeError, match=r"knobs name .*'blur'.* methods"):
         NoMethod()
+
+
+def test_the_named_views_have_one_registry():
+    # --view's words, a recipe's "view" and the label-free scores' views all read augment.VIEWS
+    from iic_tutorial import selection
+    from iic_tutorial.augment import VIEWS
+    from iic_tutorial.training import TrainConfig
+
+    assert set(VIEWS) == {"fast", "article", "mild", "none"} and VIEWS["none"]() == AugmentConfig.none()
+    assert all(selection.VIEWS[name] is VIEWS[name] for name in selection.VIEWS)
+    assert TrainConfig.fast().view == VIEWS["fast"]() and TrainConfig.article().view == VIEWS["article"]()
+    with pytest.raises(TypeError):
+        VIEWS["sharp"] = AugmentConfig.none  # read-only: a new view is a new entry here

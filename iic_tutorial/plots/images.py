@@ -69,14 +69,18 @@ def image_grid(
     return fig
 
 
-def plot_augmentations(x, configs: Mapping[str, object], seed: int = 0, n: int = 8) -> Figure:
+def plot_augmentations(x, configs: Mapping[str, object], seed: int = 0, n: int = 8,
+                       views: int = 1) -> Figure:
     """Rows = augmentation settings, columns = the same n digits; the original row first.
 
     ``x``: digits as (m, 28, 28) or (m, 28, 28, 1), uint8 or float in
     [0, 1]; the first ``n`` are shown. ``configs``: ``{row name:
     AugmentConfig}``, each applied with
     ``iic_tutorial.augment.compose(x, config, seed)`` (so every row of one
-    call uses the same seed). Returns the Figure with (1 + len(configs)) * n axes.
+    call uses the same seed). ``views > 1`` gives each setting that many rows,
+    view v drawn with seed ``seed + v`` and labelled ``"<name> <v + 1>"``:
+    two views of one setting are an (x', x'') pair. Returns the Figure with
+    (1 + views * len(configs)) * n axes.
     """
     from ..augment import compose
 
@@ -85,7 +89,12 @@ def plot_augmentations(x, configs: Mapping[str, object], seed: int = 0, n: int =
         raise ValueError("x is empty; pass at least one digit")
     if not configs:
         raise ValueError("configs is empty; pass e.g. {'article': AugmentConfig.article()}")
+    if not isinstance(views, int) or views < 1:
+        raise ValueError(f"views is a number of rows per setting, >= 1; got {views!r}")
     batch = images[..., None].astype(np.float32)
-    rows = [images] + [np.asarray(compose(batch, cfg, seed))[..., 0] for cfg in configs.values()]
-    return image_grid(np.concatenate(rows), ncols=len(images),
-                      row_labels=["original", *[str(name) for name in configs]])
+    rows, labels = [images], ["original"]
+    for name, cfg in configs.items():
+        for v in range(views):
+            rows.append(np.asarray(compose(batch, cfg, seed + v))[..., 0])
+            labels.append(str(name) if views == 1 else f"{name} {v + 1}")
+    return image_grid(np.concatenate(rows), ncols=len(images), row_labels=labels)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from .. import recipes
-from ..augment import AugmentConfig
+from ..augment import VIEWS, AugmentConfig
 
 __all__ = ["TrainConfig", "PRECISIONS", "RECIPES", "RECIPE_STEPS", "VIEWS", "VIEWS_X", "add_config_arguments",
            "config_from_args", "setting", "positive_int", "non_negative_float"]
@@ -71,13 +71,6 @@ def positive_float(text: str) -> float:
     return value
 
 
-#: The named views a ``--view`` word means ("none": the identity, x' = x).
-VIEWS: Mapping[str, Callable[[], AugmentConfig]] = {
-    "fast": AugmentConfig.fast,
-    "article": AugmentConfig.article,
-    "mild": AugmentConfig.mild,
-    "none": AugmentConfig.none,
-}
 
 #: The words of ``--view-x``: the same views, and "none" for x used as it is (None).
 VIEWS_X: Mapping[str, Callable[[], AugmentConfig | None]] = {**VIEWS, "none": lambda: None}

@@ -128,14 +128,9 @@ def augmentation_figure(x, config: AugmentConfig, seed: int = 0, n_views: int = 
 
     View v is ``iic_tutorial.augment.compose(x, config, seed + v)``, so two
     views are an (x', x'') pair. ``x``: (n, 28, 28[, 1]), uint8 or float.
+    (:func:`iic_tutorial.plots.plot_augmentations` with ``views=n_views``.)
     """
-    from ..augment import compose
-
-    images = plots._as_images(x)
-    batch = images[..., None].astype(np.float32)
-    rows = [images] + [np.asarray(compose(batch, config, seed + v))[..., 0] for v in range(n_views)]
-    return plots.image_grid(np.concatenate(rows), ncols=len(images),
-                            row_labels=["original"] + [f"view {v + 1}" for v in range(n_views)])
+    return plots.plot_augmentations(x, {"view": config}, seed, n=len(x), views=n_views)
 
 
 def augmentation_widget(
