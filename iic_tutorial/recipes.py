@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-__all__ = ["Recipe", "RECIPES", "resolve", "recipe", "length", "eval_every", "descriptions"]
+__all__ = ["Recipe", "RECIPES", "DEFAULT", "resolve", "recipe", "length", "eval_every", "descriptions"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,12 @@ class Recipe:
         object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
         object.__setattr__(self, "view", MappingProxyType(dict(self.view)))
 
+
+#: The recipe of a run that names none: ``python -m iic_tutorial train`` without
+#: ``--recipe`` and ``IICTrainer()`` without a config; its view is ``AugmentConfig()``'s.
+#: (``TrainConfig()``'s fields default to the paper's settings, the ``article`` recipe,
+#: which the chapters start from and change one setting at a time.)
+DEFAULT = "fast"
 
 #: Every named recipe: ``--recipe NAME``, ``TrainConfig.named(NAME)``, ``TrainConfig.NAME()``.
 RECIPES: dict[str, Recipe] = {

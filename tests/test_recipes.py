@@ -92,3 +92,18 @@ def test_the_fast_models_recipe_has_a_name():
     # the long recipe is the fast model's with a later drop, trained longer
     assert dataclasses.replace(TrainConfig.long(seed=2), recipe="fast_erase").describe() == \
         "fast_erase (lr_drop_step=3000)"
+
+
+def test_a_run_that_names_no_recipe_trains_the_same_one_everywhere():
+    # the command line, IICTrainer() and AugmentConfig() agree: recipes.DEFAULT; TrainConfig()
+    # alone is the paper's settings, which the chapters start from
+    from iic_tutorial.augment import AugmentConfig
+    from iic_tutorial.training import IICTrainer, TrainConfig
+    from iic_tutorial.training.config import config_from_args
+
+    default = TrainConfig.named(recipes.DEFAULT)
+    args = _train_parser().parse_args(["train", "--out", "x"])
+    assert args.recipe == recipes.DEFAULT and config_from_args(args) == default
+    assert IICTrainer().config == default
+    assert AugmentConfig() == default.view
+    assert TrainConfig() == TrainConfig.article() != default

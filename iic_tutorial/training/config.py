@@ -414,9 +414,9 @@ def add_config_arguments(parser: argparse.ArgumentParser, config_class: type = N
     applied to the view after ``--view`` and ``--only``.
     """
     names = ", ".join(f"'{n}' ({text})" for n, text in RECIPES.items())
-    parser.add_argument("--recipe", choices=tuple(RECIPES), default="fast",
+    parser.add_argument("--recipe", choices=tuple(RECIPES), default=recipes.DEFAULT,
                         help=f"the settings to start from: {names}; the options below override "
-                             "them (default: fast)")
+                             f"them (default: {recipes.DEFAULT})")
     group = parser.add_argument_group("recipe settings (default: the recipe's)")
     for f in dataclasses.fields(config_class or TrainConfig):
         meta = f.metadata

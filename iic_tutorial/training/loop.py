@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .. import recipes
 from ..data import as_images
 from . import checkpoint
 from . import restarts as _restarts
@@ -91,7 +92,9 @@ class IICTrainer:
     step function, the strategy, the settings asked for (``config``). With
     ``config.restarts > 1``, :meth:`fit` trains the candidates first and the
     trainer then holds the one it chose (``state.config`` has its seed;
-    ``choice`` records the comparison).
+    ``choice`` records the comparison). Without a config (and no state) it
+    trains the recipe of a run that names none, :data:`iic_tutorial.recipes.DEFAULT`,
+    as the command line does.
 
     ``strategy``: any ``tf.distribute.Strategy`` (MirroredStrategy for the
     GPUs of one machine, MultiWorkerMirroredStrategy for several machines);
@@ -104,7 +107,9 @@ class IICTrainer:
 
     def __init__(self, config: TrainConfig | None = None, model: keras.Model | None = None,
                  strategy: tf.distribute.Strategy | None = None, state: TrainState | None = None):
-        self.config = config or (state.config if state is not None else TrainConfig())
+        if config is None:  # the state's, or the recipe of a run that names none
+            config = state.config if state is not None else TrainConfig.named(recipes.DEFAULT)
+        self.config = config
         self.strategy = strategy or tf.distribute.get_strategy()
         self.interrupted = False  # whether the last fit stopped early on Ctrl-C (SIGINT)
         #: restarts.json's record of the candidates' comparison, once fit has made it (restarts > 1)
