@@ -8,7 +8,9 @@ IIC loss; in its MNIST log that was the 99.2 % sub-head, while three others sat 
 10-cluster sub-heads' mean training loss over the last 50 steps (what
 ``IICTrainer.best_subheads`` chooses by, without labels) and each one's accuracy on the
 10k test images (inference mode, BatchNorm as the run left it; labels only score).
-Writes ``iic_tutorial/pretrained/subheads.json``, the one copy (package data the book reads).
+Writes ``iic_tutorial/pretrained/subheads.json``, the one copy (package data the book reads),
+or ``--out``: the runs of ``long_band`` with five sub-heads are
+``iic_tutorial/pretrained/subheads_long_band.json`` (``iic.pretrained.BENCHMARKS``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ WINDOW = 50  # steps of training loss per sub-head (IICTrainer.best_subheads' de
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, default=OUT,
+                        help="the JSON to write (default: the package's, which the book reads)")
     args = parser.parse_args(argv)
 
     from iic_tutorial.data import load_mnist
@@ -53,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{100 * a:.2f} % (loss {l:.4f})" for a, l in zip(accuracy, losses)))
     result = {**provenance("python benchmarks/subheads.py " + " ".join(map(str, args.runs))),
               "window": WINDOW, "runs": runs}
-    atomic_write_text(OUT, json.dumps(result, indent=1) + "\n")
+    atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
     return 0
 
 
