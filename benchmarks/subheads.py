@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
                           "best": int(np.argmax(accuracy)), "steps": int(trainer.step.numpy())}
         print(f"{run.name}: chosen {chosen} ({100 * accuracy[chosen]:.2f} %); sub-heads "
               + ", ".join(f"{100 * a:.2f} % (loss {l:.4f})" for a, l in zip(accuracy, losses)))
-    result = {**provenance("python benchmarks/subheads.py " + " ".join(map(str, args.runs))),
+    words = sys.argv[1:] if argv is None else argv  # the command as given, --out too
+    result = {**provenance("python benchmarks/subheads.py " + " ".join(map(str, words))),
               "window": WINDOW, "runs": runs}
     atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
     return 0
