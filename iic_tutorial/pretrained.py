@@ -209,7 +209,8 @@ def subheads() -> dict:
     per run name the 10-cluster sub-heads' ``loss`` (mean IIC loss over the last
     ``window`` steps, nats), ``test_accuracy`` (fractions), ``chosen`` (the
     lowest-loss sub-head, the label-free choice), ``best`` (the most accurate)
-    and ``steps``.
+    and ``steps``. ``benchmark("subheads_long_band")`` holds the same for the
+    seeds of ``long_band`` with five sub-heads (experiment ``long_band_sub5``).
     """
     return benchmark("subheads")
 
@@ -223,6 +224,7 @@ BENCHMARKS: dict[str, str] = {
     "baselines": "benchmarks/baselines.py",
     "selection": "benchmarks/selection.py",
     "subheads": "benchmarks/subheads.py",
+    "subheads_long_band": "benchmarks/subheads.py --out iic_tutorial/pretrained/subheads_long_band.json",
     "head_restarts": "benchmarks/head_restarts.py",
     "fp32_levers": "benchmarks/fp32_levers.py",
     "fp32_levers_avx512": "benchmarks/fp32_levers.py --isa AVX512_CORE "
