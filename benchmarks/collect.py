@@ -70,24 +70,15 @@ def collect(run: Path) -> Path:
 
 
 def _plot(result: dict, path: Path) -> None:
+    """Both heads' test accuracy against training time (plots.plot_runs), as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curve = result["curve"]
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    minutes = [p["wall_time"] / 60 for p in curve]
-    ax.plot(minutes, [100 * p["acc"] for p in curve], marker=".", label="10-cluster head (Hungarian)")
-    ax.plot(minutes, [100 * p["acc_over"] for p in curve], marker=".", alpha=0.6,
-            label="50-cluster head (many-to-one)")
-    ax.set_xlabel("training time (min)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(result["name"], fontsize=9)
-    fig.tight_layout()
+    from iic_tutorial.plots import plot_runs
+
+    fig = plot_runs([result], y=("acc", "acc_over"), title=result["name"])
     fig.savefig(path, dpi=100)
     plt.close(fig)
 

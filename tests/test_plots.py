@@ -432,6 +432,24 @@ def test_batchnorm_pitfall_draws_both_accuracies():
         plot_batchnorm_pitfall({"evals": [{"step": 1, "acc": 0.5}]})
 
 
+def test_plot_runs_draws_both_heads_of_a_run():
+    # one run, two keys of one kind: a line per head, named by the key (collect.py's picture)
+    from iic_tutorial.plots import plot_runs
+
+    run = {"name": "a", "curve": [{"step": 10, "wall_time": 60, "acc": 0.5, "acc_over": 0.6, "mi": 1.0},
+                                  {"step": 20, "wall_time": 120, "acc": 0.9, "acc_over": 0.8, "mi": 2.0}]}
+    ax = plot_runs([run], y=("acc", "acc_over")).axes[0]
+    (k, over) = ax.get_lines()
+    np.testing.assert_allclose(over.get_ydata(), [60, 80])
+    assert (k.get_label(), over.get_label()) == ("test accuracy (%)", "over-clusters, many-to-one (%)")
+    assert ax.get_ylabel() == "accuracy (%)"
+    two = plot_runs([run, {**run, "name": "b"}], y=("acc", "acc_over")).axes[0].get_lines()
+    assert [line.get_label() for line in two][1:3] == ["a: over-clusters, many-to-one (%)",
+                                                     "b: test accuracy (%)"]
+    with pytest.raises(ValueError, match="several of one kind"):
+        plot_runs([run], y=("acc", "mi"))
+
+
 def test_plot_runs_draws_each_curve_in_percent_and_minutes():
     from iic_tutorial.plots import plot_runs
 

@@ -59,10 +59,32 @@ def plot_alpha_sweep(
     return fig
 
 
+#: How :func:`plot_runs` names a curve key on its axis (a score of
+#: :data:`~iic_tutorial.metrics.SCORES` not named here is named by its label).
+_AXIS_NAMES = {"acc": "test accuracy (%)", "acc_over": "over-clusters, many-to-one (%)",
+               "acc_raw_bn": "test accuracy before BatchNorm's recalibration (%)",
+               "dev_acc": "accuracy on the dev split (%)", "mi": "I(Z; Z') (nats)",
+               "loss_k": "loss of the 10-cluster head (nats)",
+               "mi_over": "I(Z; Z') of the 50-cluster head (nats)", "H": "H(Z) (nats)",
+               "H_over": "H(Z) of the 50-cluster head (nats)"}
+
+
+def _axis_name(key: str) -> str:
+    score = SCORES.get(key)
+    if key not in _AXIS_NAMES and score:
+        return f"{score.label} (%)" if score.percent else score.label
+    return _AXIS_NAMES.get(key, key)
+
+
+def _in_percent(key: str) -> bool:
+    score = SCORES.get(key)
+    return score.percent if score else key in ("acc_raw_bn", "dev_acc")
+
+
 def plot_runs(
     runs: Sequence[Mapping],
     labels: Sequence[str] | None = None,
-    y: str = "acc",
+    y: str | Sequence[str] = "acc",
     x: str = "minutes",
     ax: Axes | None = None,
     title: str | None = None,
@@ -72,33 +94,34 @@ def plot_runs(
     Each run's ``curve`` holds one record per evaluation; ``y`` is the record
     key to draw (the accuracies of :data:`~iic_tutorial.metrics.SCORES` and the dev
     split's are shown in %, others as they are, e.g. ``"loss_k"`` or ``"mi"`` in
-    nats) against training ``x``:
-    ``"minutes"`` of wall time, ``"step"`` or ``"epoch"``. Returns the Figure.
+    nats) against training ``x``: ``"minutes"`` of wall time, ``"step"`` or
+    ``"epoch"``. Several keys of one kind (``y=("acc", "acc_over")``: both
+    heads) draw a line each per run. Returns the Figure.
     """
     if x not in ("minutes", "step", "epoch"):
         raise ValueError(f"x must be 'minutes', 'step' or 'epoch'; got {x!r}")
+    keys = (y,) if isinstance(y, str) else tuple(y)
+    if not keys or len({_in_percent(k) for k in keys}) > 1:
+        raise ValueError(f"y must be one curve key or several of one kind (all accuracies, or "
+                         f"none); got {y!r}")
     fig, ax = _new_ax(ax, (6.0, 3.6))
     labels = list(labels) if labels is not None else [r.get("name", str(i)) for i, r in enumerate(runs)]
     if len(labels) != len(runs):
         raise ValueError(f"got {len(labels)} labels for {len(runs)} runs")
-    score = SCORES.get(y)
-    percent = score.percent if score else y in ("acc_raw_bn", "dev_acc")
-    scale = 100.0 if percent else 1.0
+    scale = 100.0 if _in_percent(keys[0]) else 1.0
     for i, (run, label) in enumerate(zip(runs, labels)):
-        curve = [p for p in run["curve"] if p.get(y) is not None]
-        xs = [p["wall_time"] / 60 if x == "minutes" else p[x] for p in curve]
-        ax.plot(xs, [scale * p[y] for p in curve], marker=".", color=f"C{i % 10}", label=label)
+        for j, key in enumerate(keys):
+            curve = [p for p in run["curve"] if p.get(key) is not None]
+            xs = [p["wall_time"] / 60 if x == "minutes" else p[x] for p in curve]
+            name = label if len(keys) == 1 else (
+                _axis_name(key) if len(runs) == 1 else f"{label}: {_axis_name(key)}")
+            ax.plot(xs, [scale * p[key] for p in curve], marker=".",
+                    color=f"C{(i * len(keys) + j) % 10}", label=name)
     xlabels = {"minutes": "training time (min)", "step": "training step", "epoch": "epoch"}
     ax.set_xlabel(xlabels[x], fontsize=TICK_SIZE + 1)
-    names = {"acc": "test accuracy (%)", "acc_over": "over-clusters, many-to-one (%)",
-             "acc_raw_bn": "test accuracy before BatchNorm's recalibration (%)",
-             "dev_acc": "accuracy on the dev split (%)", "mi": "I(Z; Z') (nats)",
-             "loss_k": "loss of the 10-cluster head (nats)",
-             "mi_over": "I(Z; Z') of the 50-cluster head (nats)", "H": "H(Z) (nats)",
-             "H_over": "H(Z) of the 50-cluster head (nats)"}
-    if y not in names and score:  # a score named only in metrics.SCORES
-        names[y] = f"{score.label} (%)" if score.percent else score.label
-    ax.set_ylabel(names.get(y, y), fontsize=TICK_SIZE + 1)
+    ax.set_ylabel(_axis_name(keys[0]) if len(keys) == 1 else ("accuracy (%)" if scale == 100.0
+                                                              else "nats"),
+                  fontsize=TICK_SIZE + 1)
     if scale == 100.0:
         ax.set_ylim(0, 100)
     ax.tick_params(labelsize=TICK_SIZE)
