@@ -152,7 +152,7 @@ def _train(args: argparse.Namespace) -> int:
         if args.experiment is not None:  # recorded only for a seed of it, checked before training
             from .experiments import check
 
-            check(args.experiment, args)
+            check(args.experiment, args, build_parser().parse_args)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

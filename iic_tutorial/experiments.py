@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from . import recipes
 
@@ -288,21 +288,21 @@ def _flat(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def check(name: str, args: Any) -> None:
+def check(name: str, args: Any, parse: Callable[[list[str]], Any]) -> None:
     """ValueError unless the parsed ``train`` arguments ``args`` make a seed of experiment ``name``.
 
     The run must be one of its seeds (its config's seed), and its settings must be those of
-    the experiment's own command for that seed (:func:`command`), parsed by the same
-    command line: its TrainConfig field for field, and its length, images and evaluation
-    cadence (:func:`_run_settings`). Configs are compared, not words, so ``--lr 8e-4`` and
-    ``--lr 0.0008`` agree; the options of :data:`IGNORED_BY_CHECK` do not matter.
-    ``python -m iic_tutorial train --experiment NAME`` calls this before training, so a
-    result records ``experiment`` only for a run that is one of its seeds.
+    the experiment's own command for that seed (:func:`command`), parsed by ``parse`` -- the
+    command line's own ``parse_args``, which read ``args``: its TrainConfig field for field,
+    and its length, images and evaluation cadence (:func:`_run_settings`). Configs are
+    compared, not words, so ``--lr 8e-4`` and ``--lr 0.0008`` agree; the options of
+    :data:`IGNORED_BY_CHECK` do not matter. ``python -m iic_tutorial train --experiment NAME``
+    calls this before training, so a result records ``experiment`` only for a run that is
+    one of its seeds. (The parser comes from the caller: this module sits below the
+    command line and imports no TensorFlow.)
 
-    The error names what differs and what to do. Imports the command line (and so
-    TensorFlow), which only a check needs.
+    The error names what differs and what to do.
     """
-    from .__main__ import build_parser  # the parser that read args; it imports TensorFlow
     from .training.config import config_from_args
 
     try:
@@ -320,7 +320,7 @@ def check(name: str, args: Any) -> None:
                          "iic_tutorial/experiments.py, made before the run; or leave out "
                          "--experiment")
     words = command(name, config.seed)
-    own = build_parser().parse_args(words)
+    own = parse(words)
     theirs = _flat({**config_from_args(own).to_dict(), **_run_settings(own)})
     this = _flat({**config.to_dict(), **_run_settings(args)})
     differ = [f"{key}={this.get(key)!r} (the experiment's: {theirs.get(key)!r})"

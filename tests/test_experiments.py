@@ -244,25 +244,29 @@ def test_the_check_compares_settings_not_words():
     def args(*words):
         return parser.parse_args(["train", *words])
 
+    def check(name, parsed):
+        experiments.check(name, parsed, parser.parse_args)
+
     # the experiment's own command passes, and so do other words for the same settings, and
     # the options that change neither the network nor the record
-    experiments.check("long_band_lr8", parser.parse_args(experiments.command("long_band_lr8", 2)))
-    experiments.check("long_band_lr8", args(
+    experiments.check("long_band_lr8", parser.parse_args(experiments.command("long_band_lr8", 2)),
+                      parser.parse_args)
+    check("long_band_lr8", args(
         "--recipe", "long_band", "--precision", "bf16", "--lr", "0.0008", "--seed", "2",
         "--eval-every", "100", "--steps", "4000", "--out", "elsewhere"))
     with pytest.raises(ValueError, match=r"limit=500 \(the experiment's: None\)"):
-        experiments.check("long_band_lr8", args(  # fewer images: not one of its seeds
+        check("long_band_lr8", args(  # fewer images: not one of its seeds
             "--recipe", "long_band", "--precision", "bf16", "--lr", "8e-4", "--seed", "2",
             "--eval-every", "100", "--limit", "500", "--out", "x"))
-    experiments.check("sweep_a5", args(  # pinned options are part of its command
+    check("sweep_a5", args(  # pinned options are part of its command
         "--recipe", "fast", "--steps", "300", "--eval-every", "50", "--alpha", "5", "--seed", "1",
         "--precision", "fp32", "--batchnorm", "keras", "--out", "x", "--quiet"))
     with pytest.raises(ValueError, match=r"precision='auto' \(the experiment's: 'fp32'\); "
                                          r"fused_batchnorm=True \(the experiment's: False\)\."):
-        experiments.check("sweep_a5", args("--recipe", "fast", "--steps", "300", "--eval-every",
+        check("sweep_a5", args("--recipe", "fast", "--steps", "300", "--eval-every",
                                            "50", "--alpha", "5", "--seed", "1", "--out", "x"))
     with pytest.raises(ValueError, match=r"eval_every=200 \(the experiment's: 100\)"):
-        experiments.check("long_band_lr8", args("--recipe", "long_band", "--precision", "bf16",
+        check("long_band_lr8", args("--recipe", "long_band", "--precision", "bf16",
                                                 "--lr", "8e-4", "--seed", "2", "--eval-every",
                                                 "200", "--out", "x"))
 
@@ -287,4 +291,5 @@ def test_every_recorded_command_with_an_experiment_passes_the_check():
         assert words[:3] == ["python", "-m", "iic_tutorial"], run["command"]
         args = parser.parse_args(words[3:])
         assert args.experiment == run["experiment"]
-        experiments.check(run["experiment"], args)  # raises, naming what differs, if not
+        # raises, naming what differs, if not
+        experiments.check(run["experiment"], args, parser.parse_args)
