@@ -260,6 +260,7 @@ def test_a_new_transform_is_one_declaration(x):
     assert "--view-flip-p" in parser.format_help() and "mirrored left to right" in parser.format_help()
     config = config_from_args(parser.parse_args(["--recipe", "fast", "--flip", "0.5"]), view_class=WithFlip)
     assert config.view == WithFlip(flip_p=0.5) and config.describe() == "fast (view: flip_p=0.5)"
+    assert config.to_dict()["view"]["flip_p"] == 0.5  # a result's config, and its tables' words
     only = config_from_args(parser.parse_args(["--only", "rotation"]), view_class=WithFlip)
     assert only.view == WithFlip.fast().only("rotation") and only.describe() == "fast (view=fast, rotation only)"
     assert TrainConfig.fast().describe() == "fast"
