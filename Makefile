@@ -11,11 +11,11 @@ export IIC_SMOKE_TIMEOUT ?= 600
 export CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test check lint test-module test-notebooks test-browser test-stack test-stacks results setup mnist vendor browser clean help
+.PHONY: book test check lint test-slow test-module test-notebooks test-browser test-stack test-stacks results setup mnist vendor browser clean help
 
 help:
 	@echo "make book   - build the Jupyter Book into _build/html"
-	@echo "make test   - run the module tests, every notebook in smoke mode (nbval) and the browser test"
+	@echo "make test   - make check, then the slow module tests, the browser tests and every notebook in smoke mode (nbval)"
 	@echo "make check  - the fast loop: ruff and the module tests but the slow ones (a few minutes)"
 	@echo "make test-stacks - the package on the readers' stacks (.ci/stack colab, floor; CI runs it)"
 	@echo "make results - regenerate every table and marker block from the package's results"
@@ -54,17 +54,24 @@ browser:
 book: mnist vendor
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
-test: lint mnist vendor browser test-module test-notebooks
+# make check first (the fast loop, and CI's first step), then what it leaves out
+test: check test-slow test-notebooks
 
 # ruff, then the module tests that take seconds (the slow ones are marked and left to make test)
 check: lint mnist
-	$(PY) -m pytest tests -m "not slow" --ignore=tests/test_book_browser.py --ignore=tests/test_browser_demo.py
+	$(PY) -m pytest tests -m "not slow" $(BROWSER_TESTS:%=--ignore=%)
+
+# the module tests make check leaves out: the slow ones and the two that drive Chromium
+BROWSER_TESTS := tests/test_book_browser.py tests/test_browser_demo.py
+test-slow: mnist vendor browser
+	$(PY) -m pytest tests -m slow $(BROWSER_TESTS:%=--ignore=%)
+	$(PY) -m pytest $(BROWSER_TESTS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check iic_tutorial tests benchmarks tools
 
-test-module: mnist vendor browser
-	$(PY) -m pytest tests
+# every module test: make check's and the rest
+test-module: check test-slow
 
 test-notebooks: mnist
 	IIC_SMOKE=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=$(IIC_SMOKE_TIMEOUT) book
