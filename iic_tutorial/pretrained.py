@@ -210,7 +210,8 @@ def subheads() -> dict:
     ``window`` steps, nats), ``test_accuracy`` (fractions), ``chosen`` (the
     lowest-loss sub-head, the label-free choice), ``best`` (the most accurate)
     and ``steps``. ``benchmark("subheads_long_band")`` holds the same for the
-    seeds of ``long_band`` with five sub-heads (experiment ``long_band_sub5``).
+    seeds of ``long_band`` with five sub-heads (experiment ``long_band_sub5``),
+    ``benchmark("subheads_long_band_fp32")`` for its fp32 seeds (``long_band_sub5_fp32``).
     """
     return benchmark("subheads")
 
@@ -225,6 +226,7 @@ BENCHMARKS: dict[str, str] = {
     "selection": "benchmarks/selection.py",
     "subheads": "benchmarks/subheads.py",
     "subheads_long_band": "benchmarks/subheads.py --out iic_tutorial/pretrained/subheads_long_band.json",
+    "subheads_long_band_fp32": "benchmarks/subheads.py --out iic_tutorial/pretrained/subheads_long_band_fp32.json",
     "head_restarts": "benchmarks/head_restarts.py",
     "fp32_levers": "benchmarks/fp32_levers.py",
     "fp32_levers_avx512": "benchmarks/fp32_levers.py --isa AVX512_CORE "

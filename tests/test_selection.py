@@ -123,11 +123,12 @@ def test_ship_model_chooses_by_the_criterion_and_a_dry_run_writes_nothing(tmp_pa
     assert {p.name: p.stat().st_mtime_ns for p in _folder().iterdir()} == shipped
 
 
-def test_the_committed_subhead_results_choose_the_lowest_loss():
-    from iic_tutorial.pretrained import subheads
+@pytest.mark.parametrize("name", ["subheads", "subheads_long_band", "subheads_long_band_fp32"])
+def test_the_committed_subhead_results_choose_the_lowest_loss(name):
+    from iic_tutorial.pretrained import benchmark
 
-    result = subheads()
-    assert result["runs"], "iic_tutorial/pretrained/subheads.json holds no run"
+    result = benchmark(name)
+    assert result["runs"], f"iic_tutorial/pretrained/{name}.json holds no run"
     for name, run in result["runs"].items():
         h = len(run["loss"])
         assert h >= 2 and len(run["test_accuracy"]) == h, name
