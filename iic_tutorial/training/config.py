@@ -71,7 +71,6 @@ def positive_float(text: str) -> float:
     return value
 
 
-
 #: The words of ``--view-x``: the same views, and "none" for x used as it is (None).
 VIEWS_X: Mapping[str, Callable[[], AugmentConfig | None]] = {**VIEWS, "none": lambda: None}
 
