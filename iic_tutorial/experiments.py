@@ -202,6 +202,9 @@ EXPERIMENTS: dict[str, Experiment] = {
     "long_band_sub5_fp32": Experiment("long_band", "the same five sub-heads per head in fp32, on "
                                       "the seeds of long_band's fp32 runs",
                                       {"eval-every": 100, "precision": "fp32", "subheads": 5}),
+    "heldout_long_band_sub5": Experiment("long_band", "the long recipe with the band and five "
+                                         "sub-heads per head, on the 60k training images only",
+                                         {**_LB, "subheads": 5, "train-on": "train"}),
     # probes, the alpha sweep and the ablations of the views (chapter 9)
     "crop": Experiment("fast", "a wider zoom and shift", {**_F, "scale": (0.9, 1.6), "shift": 5},
                        seeds=(0,), **_OLD),
