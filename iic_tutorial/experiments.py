@@ -202,6 +202,11 @@ EXPERIMENTS: dict[str, Experiment] = {
     "long_band_sub5_fp32": Experiment("long_band", "the same five sub-heads per head in fp32, on "
                                       "the seeds of long_band's fp32 runs",
                                       {"eval-every": 100, "precision": "fp32", "subheads": 5}),
+    # the errors left on all 70k are nines whose tail curls back (in the eights' cluster) and
+    # ones with a foot (in the twos'): a stroke at the bottom that a taller band can hide
+    "long_band_sub5_tall": Experiment("long_band", "five sub-heads and a taller band (up to 10 "
+                                      "rows instead of 6)",
+                                      {**_LB, "subheads": 5, "band-height": 10}),
     "heldout_long_band_sub5": Experiment("long_band", "the long recipe with the band and five "
                                          "sub-heads per head, on the 60k training images only",
                                          {**_LB, "subheads": 5, "train-on": "train"}),
