@@ -8,6 +8,11 @@ matching clusters to classes.
 new score is one entry there: the training loop's evaluations, a result's
 curve and its ``test_*`` / ``all70k_*`` fields, ``python -m iic_tutorial
 evaluate`` and :func:`iic_tutorial.plots.plot_runs`'s axis read it.
+
+:func:`curve_keys` says what each point of a training curve holds, the
+scores among them, with each key's name on an axis and whether it is a
+fraction shown in %: a result's curve (``runs.curve_fields()``) and the plot
+read it, so a key's kind has one owner.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ __all__ = [
     "Score",
     "SCORES",
     "scores",
+    "CurveKey",
+    "curve_keys",
 ]
 
 
@@ -203,3 +210,43 @@ def scores(y_true: np.ndarray, clusters: Mapping[str, np.ndarray]) -> dict[str, 
         raise ValueError(f"the scores need the cluster ids of head(s) {sorted(missing)}; "
                          f"got {sorted(clusters)}")
     return {name: float(s.score(y_true, clusters[s.head])) for name, s in SCORES.items()}
+
+
+@dataclass(frozen=True)
+class CurveKey:
+    """A key of an evaluation record that a result's curve keeps.
+
+    axis: its name on a plot's axis, with its unit (``"I(Z; Z') (nats)"``).
+    percent: a fraction in [0, 1] shown in % (an accuracy).
+    """
+
+    axis: str
+    percent: bool = False
+
+
+#: The label-free keys of a curve point, before the scores (the losses and I, H in nats).
+_LABEL_FREE = {
+    "step": CurveKey("training step"), "epoch": CurveKey("epoch"),
+    "wall_time": CurveKey("training time (s)"), "alpha": CurveKey("alpha, the weight of H(Z)"),
+    "loss": CurveKey("loss (nats)"), "loss_k": CurveKey("loss of the 10-cluster head (nats)"),
+    "loss_over": CurveKey("loss of the 50-cluster head (nats)"), "mi": CurveKey("I(Z; Z') (nats)"),
+    "mi_over": CurveKey("I(Z; Z') of the 50-cluster head (nats)"), "H": CurveKey("H(Z) (nats)"),
+    "H_over": CurveKey("H(Z) of the 50-cluster head (nats)"),
+}
+
+#: Accuracies a curve point keeps after the scores; not scores, so no test_/all70k_ fields.
+_CHECKS = {
+    "acc_raw_bn": CurveKey("test accuracy before BatchNorm's recalibration (%)", percent=True),
+    "dev_acc": CurveKey("accuracy on the dev split (%)", percent=True),
+}
+
+
+def curve_keys() -> dict[str, CurveKey]:
+    """Every key of a training curve's point, in order: label-free, the scores, the checks.
+
+    A score of :data:`SCORES` is named on an axis as measured on the curve's
+    images, the 10k test images: ``"test accuracy (%)"``, ``"test NMI"``.
+    """
+    scores = {key: CurveKey(f"test {s.label} (%)" if s.percent else f"test {s.label}", s.percent)
+              for key, s in SCORES.items()}
+    return {**_LABEL_FREE, **scores, **_CHECKS}

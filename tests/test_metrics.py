@@ -134,5 +134,5 @@ def test_a_new_score_is_one_edit(monkeypatch, tmp_path, capsys):
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["ones"] == np.mean(y_test == 1)
     fig = plot_runs([{**result, "name": "run"}], y="ones")
-    assert fig.axes[0].get_ylabel() == "share of ones (%)"
+    assert fig.axes[0].get_ylabel() == "test share of ones (%)"
     assert max(fig.axes[0].lines[0].get_ydata()) == 100 * np.mean(y_test == 1)

@@ -441,10 +441,11 @@ def test_plot_runs_draws_both_heads_of_a_run():
     ax = plot_runs([run], y=("acc", "acc_over")).axes[0]
     (k, over) = ax.get_lines()
     np.testing.assert_allclose(over.get_ydata(), [60, 80])
-    assert (k.get_label(), over.get_label()) == ("test accuracy (%)", "over-clusters, many-to-one (%)")
+    assert (k.get_label(), over.get_label()) == ("test accuracy (%)",
+                                                "test over-clustering (many-to-one) (%)")
     assert ax.get_ylabel() == "accuracy (%)"
     two = plot_runs([run, {**run, "name": "b"}], y=("acc", "acc_over")).axes[0].get_lines()
-    assert [line.get_label() for line in two][1:3] == ["a: over-clusters, many-to-one (%)",
+    assert [line.get_label() for line in two][1:3] == ["a: test over-clustering (many-to-one) (%)",
                                                      "b: test accuracy (%)"]
     with pytest.raises(ValueError, match="several of one kind"):
         plot_runs([run], y=("acc", "mi"))
@@ -471,6 +472,29 @@ def test_plot_runs_draws_each_curve_in_percent_and_minutes():
     assert by_epoch.axes[0].get_xlabel() == "epoch"
     with pytest.raises(ValueError, match="x must be 'minutes', 'step' or 'epoch'"):
         plot_runs(runs, x="hours")
+
+
+def test_a_curve_key_has_one_kind_that_the_result_and_the_plot_share():
+    # metrics.curve_keys() alone says what a curve point holds and how each key is shown:
+    # the result's curve keeps exactly its keys, and plot_runs reads its axis name and unit
+    from iic_tutorial import metrics
+    from iic_tutorial.plots import plot_runs
+    from iic_tutorial.runs import curve_fields
+
+    keys = metrics.curve_keys()
+    assert curve_fields() == tuple(keys)
+    assert {k for k, c in keys.items() if c.percent} == {"acc", "acc_over", "acc_raw_bn", "dev_acc"}
+    run = {"name": "a", "curve": [{"step": 1, "wall_time": 60, "dev_acc": 0.9, "acc_raw_bn": 0.8,
+                                   "nmi": 0.7, "mi": 2.1}]}
+    both = plot_runs([run], y=("dev_acc", "acc_raw_bn")).axes[0]
+    assert [line.get_ydata()[0] for line in both.get_lines()] == pytest.approx([90, 80])
+    assert both.get_lines()[0].get_label() == "accuracy on the dev split (%)"
+    nmi = plot_runs([run], y="nmi").axes[0]
+    assert nmi.get_ylabel() == "test NMI" and nmi.get_lines()[0].get_ydata()[0] == pytest.approx(0.7)
+    with pytest.raises(ValueError, match="several of one kind"):
+        plot_runs([run], y=("dev_acc", "mi"))
+    with pytest.raises(ValueError, match="'accuracy' is not a key of a training curve; choose"):
+        plot_runs([run], y="accuracy")
 
 
 def test_plot_bars_heights_are_means_in_percent():

@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..metrics import SCORES
+from ..metrics import CurveKey, curve_keys
 from ._style import TICK_SIZE, _new_ax
 
 __all__ = ["plot_runs", "plot_bars", "plot_seeds", "plot_pipeline", "plot_alpha_sweep"]
@@ -59,26 +59,12 @@ def plot_alpha_sweep(
     return fig
 
 
-#: How :func:`plot_runs` names a curve key on its axis (a score of
-#: :data:`~iic_tutorial.metrics.SCORES` not named here is named by its label).
-_AXIS_NAMES = {"acc": "test accuracy (%)", "acc_over": "over-clusters, many-to-one (%)",
-               "acc_raw_bn": "test accuracy before BatchNorm's recalibration (%)",
-               "dev_acc": "accuracy on the dev split (%)", "mi": "I(Z; Z') (nats)",
-               "loss_k": "loss of the 10-cluster head (nats)",
-               "mi_over": "I(Z; Z') of the 50-cluster head (nats)", "H": "H(Z) (nats)",
-               "H_over": "H(Z) of the 50-cluster head (nats)"}
-
-
-def _axis_name(key: str) -> str:
-    score = SCORES.get(key)
-    if key not in _AXIS_NAMES and score:
-        return f"{score.label} (%)" if score.percent else score.label
-    return _AXIS_NAMES.get(key, key)
-
-
-def _in_percent(key: str) -> bool:
-    score = SCORES.get(key)
-    return score.percent if score else key in ("acc_raw_bn", "dev_acc")
+def _curve_key(key: str) -> CurveKey:
+    """What curve key ``key`` is (:func:`~iic_tutorial.metrics.curve_keys`); ValueError if none."""
+    keys = curve_keys()
+    if key not in keys:
+        raise ValueError(f"{key!r} is not a key of a training curve; choose one of {tuple(keys)}")
+    return keys[key]
 
 
 def plot_runs(
@@ -92,34 +78,34 @@ def plot_runs(
     """Curves of several training runs (``iic_tutorial.pretrained.experiment_results()`` items).
 
     Each run's ``curve`` holds one record per evaluation; ``y`` is the record
-    key to draw (the accuracies of :data:`~iic_tutorial.metrics.SCORES` and the dev
-    split's are shown in %, others as they are, e.g. ``"loss_k"`` or ``"mi"`` in
-    nats) against training ``x``: ``"minutes"`` of wall time, ``"step"`` or
+    key to draw, a key of :func:`~iic_tutorial.metrics.curve_keys`, which names it on
+    the axis (accuracies in %, others as they are, e.g. ``"loss_k"`` or ``"mi"`` in
+    nats), against training ``x``: ``"minutes"`` of wall time, ``"step"`` or
     ``"epoch"``. Several keys of one kind (``y=("acc", "acc_over")``: both
     heads) draw a line each per run. Returns the Figure.
     """
     if x not in ("minutes", "step", "epoch"):
         raise ValueError(f"x must be 'minutes', 'step' or 'epoch'; got {x!r}")
     keys = (y,) if isinstance(y, str) else tuple(y)
-    if not keys or len({_in_percent(k) for k in keys}) > 1:
+    if not keys or len({_curve_key(k).percent for k in keys}) > 1:
         raise ValueError(f"y must be one curve key or several of one kind (all accuracies, or "
                          f"none); got {y!r}")
     fig, ax = _new_ax(ax, (6.0, 3.6))
     labels = list(labels) if labels is not None else [r.get("name", str(i)) for i, r in enumerate(runs)]
     if len(labels) != len(runs):
         raise ValueError(f"got {len(labels)} labels for {len(runs)} runs")
-    scale = 100.0 if _in_percent(keys[0]) else 1.0
+    scale = 100.0 if _curve_key(keys[0]).percent else 1.0
     for i, (run, label) in enumerate(zip(runs, labels)):
         for j, key in enumerate(keys):
             curve = [p for p in run["curve"] if p.get(key) is not None]
             xs = [p["wall_time"] / 60 if x == "minutes" else p[x] for p in curve]
             name = label if len(keys) == 1 else (
-                _axis_name(key) if len(runs) == 1 else f"{label}: {_axis_name(key)}")
+                _curve_key(key).axis if len(runs) == 1 else f"{label}: {_curve_key(key).axis}")
             ax.plot(xs, [scale * p[key] for p in curve], marker=".",
                     color=f"C{(i * len(keys) + j) % 10}", label=name)
     xlabels = {"minutes": "training time (min)", "step": "training step", "epoch": "epoch"}
     ax.set_xlabel(xlabels[x], fontsize=TICK_SIZE + 1)
-    ax.set_ylabel(_axis_name(keys[0]) if len(keys) == 1 else ("accuracy (%)" if scale == 100.0
+    ax.set_ylabel(_curve_key(keys[0]).axis if len(keys) == 1 else ("accuracy (%)" if scale == 100.0
                                                               else "nats"),
                   fontsize=TICK_SIZE + 1)
     if scale == 100.0:

@@ -48,11 +48,10 @@ def result_fields() -> dict[str, str]:
 
 def curve_fields() -> tuple[str, ...]:
     """One point of a result's curve: the keys of an evaluation record of ``fit``
-    (``Evaluation``) that a result keeps, in order: the label-free ones, then every
-    score of :data:`~iic_tutorial.metrics.SCORES`, then the accuracy before BatchNorm's
-    recalibration and on the dev split."""
-    return ("step", "epoch", "wall_time", "alpha", "loss", "loss_k", "loss_over", "mi", "mi_over",
-            "H", "H_over", *metrics.SCORES, "acc_raw_bn", "dev_acc")
+    (``Evaluation``) that a result keeps, in order (:func:`iic_tutorial.metrics.curve_keys`:
+    the label-free ones, every score of :data:`~iic_tutorial.metrics.SCORES`, then the
+    accuracy before BatchNorm's recalibration and on the dev split)."""
+    return tuple(metrics.curve_keys())
 
 
 #: Accuracies whose time to reach a result records (time_to_accuracy_s).
