@@ -89,6 +89,11 @@ RECIPES: dict[str, Recipe] = {
         # a band of 3-6 whole rows (augment.hide_band) can hide a crossed seven's bar
         "long with a black band across half of the views (it can hide a seven's bar)",
         base="long", view={"band_p": 0.5}),
+    "long_band_sub5": Recipe(
+        # five chances per seed at keeping the crossed sevens together, as the official code
+        # keeps five sub-heads; the lowest recent loss picks the pair that is scored and saved
+        "long_band with five sub-heads per head, the lowest recent loss picking the one used",
+        base="long_band", settings={"num_subheads": 5}),
 }
 
 

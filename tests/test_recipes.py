@@ -107,3 +107,23 @@ def test_a_run_that_names_no_recipe_trains_the_same_one_everywhere():
     assert IICTrainer().config == default
     assert AugmentConfig() == default.view
     assert TrainConfig() == TrainConfig.article() != default
+
+
+def test_long_band_sub5_is_what_the_runs_of_its_experiments_trained():
+    # the recipe long_band_sub5 is long_band with five sub-heads: the runs of the experiments
+    # that started it as --recipe long_band --subheads 5 (both precisions, both protocols)
+    # trained exactly its settings, so a table may call them seeds of the recipe
+    from iic_tutorial.pretrained import experiment_groups
+    from iic_tutorial.training import TrainConfig
+
+    groups = experiment_groups()
+    runs = [r for name in ("long_band_sub5", "long_band_sub5_fp32", "heldout_long_band_sub5")
+            for r in groups.get(name, [])]
+    assert {r["precision"] for r in runs} == {"bf16", "fp32"}
+    for r in runs:
+        config = TrainConfig.from_dict(r["config"])
+        same = TrainConfig.long_band_sub5(seed=config.seed, precision=config.precision)
+        assert dataclasses.replace(config, recipe="long_band_sub5") == same, r["name"]
+    assert TrainConfig.long_band_sub5().num_subheads == 5
+    assert dataclasses.replace(TrainConfig.long_band_sub5(), recipe="long_band").describe() == \
+        "long_band (num_subheads=5)"

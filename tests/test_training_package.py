@@ -77,7 +77,7 @@ def test_recipes_are_named_and_their_name_is_stored():
     assert dataclasses.replace(band, restarts=3).describe() == "long_band (restarts=3)"
     with pytest.raises(ValueError,
                        match=r"unknown recipe 'slow'; choose one of \('article', 'fast', 'fast_erase', 'long', "
-                             r"'long_band'\)"):
+                             r"'long_band', 'long_band_sub5'\)"):
         TrainConfig.named("slow")
     with pytest.raises(ValueError, match="recipe must be one of"):
         TrainConfig(recipe="slow")

@@ -5,6 +5,8 @@ accuracies.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .curves import median_time_to_accuracy, time_to_accuracy
 
 __all__ = [
@@ -169,12 +171,14 @@ def run_cores(result: dict) -> str:
     return f"{total} cores" if usable == total else f"{usable} of {total} cores"
 
 
-def where_it_runs(runs: list[dict], recipe: str = "long_band", steps: int = 4000) -> str:
-    """The Markdown table of how fast the ``recipe`` trains on each machine its runs had.
+def where_it_runs(runs: list[dict], recipes: Sequence[str] = ("long_band", "long_band_sub5"),
+                  steps: int = 4000) -> str:
+    """The Markdown table of how fast each of ``recipes`` trains on each machine its runs had.
 
-    ``runs``: collected results. A run counts when its settings are the
-    recipe's (any seed and precision; the name stored aside) and it trained
-    ``steps`` steps on all 70k images. One row per processor, cores and
+    ``runs``: collected results. A run counts for a recipe when its settings are
+    the recipe's (any seed and precision; the name it was started under aside, so
+    ``--recipe long_band --subheads 5`` counts as ``long_band_sub5``) and it trained
+    ``steps`` steps on all 70k images. One row per recipe, processor, cores and
     precision: seeds, seconds per training step (median), and the median time
     over seeds to 97.5 % and to 99 % test accuracy (:func:`median_time_to_accuracy`;
     "—" where fewer than half got there). Wall times count training only.
@@ -185,29 +189,31 @@ def where_it_runs(runs: list[dict], recipe: str = "long_band", steps: int = 4000
     from ..training.config import TrainConfig
 
     def plain(config: TrainConfig) -> TrainConfig:
-        return dataclasses.replace(config, recipe=recipe, seed=0, precision="auto")
+        return dataclasses.replace(config, recipe="article", seed=0, precision="auto")
 
-    target = plain(TrainConfig.named(recipe))
+    targets = [plain(TrainConfig.named(name)) for name in recipes]
     rows: dict[tuple, list[dict]] = {}
     for r in runs:
         try:
-            config = TrainConfig.from_dict(r["config"])
+            config = plain(TrainConfig.from_dict(r["config"]))
         except (KeyError, TypeError, ValueError):
             continue
-        if (plain(config) != target or r.get("steps") != steps
+        name = next((n for n, t in zip(recipes, targets) if t == config), None)
+        if (name is None or r.get("steps") != steps
                 or not str(r.get("trained_on", "all")).startswith("all")):
             continue
-        rows.setdefault((run_processor(r), run_cores(r), r.get("precision", "fp32")), []).append(r)
-    lines = ["| processor | cores | precision | seeds | s / step | to 97.5 % | to 99 % |",
-             "|---|---|---|---|---|---|---|"]
+        key = (recipes.index(name), run_processor(r), run_cores(r), r.get("precision", "fp32"))
+        rows.setdefault(key, []).append(r)
+    lines = ["| recipe | processor | cores | precision | seeds | s / step | to 97.5 % | to 99 % |",
+             "|---|---|---|---|---|---|---|---|"]
 
     def minutes(seconds):
         return "—" if seconds is None else f"{seconds / 60:.1f} min"
 
-    for (cpu, cores, precision), group in sorted(rows.items()):
+    for (i, cpu, cores, precision), group in sorted(rows.items()):
         per_step = statistics.median(r["wall_time_s"] / r["steps"] for r in group)
-        lines.append(f"| {cpu} | {cores} | {precision} | {len(group)} | {per_step:.2f} "
-                     f"| {minutes(median_time_to_accuracy(group, 0.975))} "
+        lines.append(f"| `{recipes[i]}` | {cpu} | {cores} | {precision} | {len(group)} "
+                     f"| {per_step:.2f} | {minutes(median_time_to_accuracy(group, 0.975))} "
                      f"| {minutes(median_time_to_accuracy(group, 0.99))} |")
     return "\n".join(lines)
 
