@@ -11,7 +11,8 @@ IIC loss; in its MNIST log that was the 99.2 % sub-head, while three others sat 
 Writes ``iic_tutorial/pretrained/subheads.json``, the one copy (package data the book reads),
 or ``--out``: the runs of ``long_band`` with five sub-heads are
 ``iic_tutorial/pretrained/subheads_long_band.json``, their fp32 seeds
-``subheads_long_band_fp32.json`` (``iic.pretrained.BENCHMARKS``).
+``subheads_long_band_fp32.json``, their held-out runs ``subheads_heldout_long_band.json``
+(``iic.pretrained.BENCHMARKS``).
 """
 
 from __future__ import annotations

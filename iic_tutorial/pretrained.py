@@ -227,6 +227,8 @@ BENCHMARKS: dict[str, str] = {
     "subheads": "benchmarks/subheads.py",
     "subheads_long_band": "benchmarks/subheads.py --out iic_tutorial/pretrained/subheads_long_band.json",
     "subheads_long_band_fp32": "benchmarks/subheads.py --out iic_tutorial/pretrained/subheads_long_band_fp32.json",
+    "subheads_heldout_long_band": "benchmarks/subheads.py "
+                                  "--out iic_tutorial/pretrained/subheads_heldout_long_band.json",
     "head_restarts": "benchmarks/head_restarts.py",
     "fp32_levers": "benchmarks/fp32_levers.py",
     "fp32_levers_avx512": "benchmarks/fp32_levers.py --isa AVX512_CORE "

@@ -123,7 +123,8 @@ def test_ship_model_chooses_by_the_criterion_and_a_dry_run_writes_nothing(tmp_pa
     assert {p.name: p.stat().st_mtime_ns for p in _folder().iterdir()} == shipped
 
 
-@pytest.mark.parametrize("name", ["subheads", "subheads_long_band", "subheads_long_band_fp32"])
+@pytest.mark.parametrize("name", ["subheads", "subheads_long_band", "subheads_long_band_fp32",
+                                  "subheads_heldout_long_band"])
 def test_the_committed_subhead_results_choose_the_lowest_loss(name):
     from iic_tutorial.pretrained import benchmark
 
