@@ -32,6 +32,7 @@ __all__ = [
     "cluster_accuracy",
     "confusion_matrix",
     "largest_confusion",
+    "largest_confusions",
     "nmi",
     "Score",
     "SCORES",
@@ -126,22 +127,33 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, k: int | None = Non
     return C[:, order]
 
 
-def largest_confusion(C) -> tuple[int, int, int]:
-    """The biggest mistake in a matched confusion matrix: (class, cluster column, count).
+def largest_confusions(C, n: int = 1) -> list[tuple[int, int, int]]:
+    """The ``n`` biggest mistakes in a matched confusion matrix: [(class, cluster column, count)].
 
     ``C``: (n_classes, k) counts from :func:`confusion_matrix`, where column c < n_classes
-    is the cluster matched to class c, so the diagonal is correct. Returns the row and
-    column of the largest entry off that diagonal and its count (ties: the first in
-    row-major order).
+    is the cluster matched to class c, so the diagonal is correct. Returns the ``n``
+    entries off that diagonal with the largest counts, largest first (ties: row-major
+    order).
     """
     C = np.asarray(C)
     if C.ndim != 2 or min(C.shape) < 2 or C.shape[1] < C.shape[0]:
         raise ValueError(f"C must be a (classes, clusters) matrix with clusters >= classes >= 2; "
                          f"got shape {C.shape}")
+    if n < 1:
+        raise ValueError(f"n is how many mistakes to return, >= 1; got {n}")
     off = C.copy()
     np.fill_diagonal(off, 0)
-    row, col = np.unravel_index(off.argmax(), off.shape)
-    return int(row), int(col), int(off[row, col])
+    order = np.argsort(-off, axis=None, kind="stable")[:n]
+    return [(int(r), int(c), int(off[r, c])) for r, c in zip(*np.unravel_index(order, off.shape))]
+
+
+def largest_confusion(C) -> tuple[int, int, int]:
+    """The biggest mistake in a matched confusion matrix: (class, cluster column, count).
+
+    :func:`largest_confusions` with n = 1: the row and column of the largest entry off
+    the diagonal and its count (ties: the first in row-major order).
+    """
+    return largest_confusions(C, 1)[0]
 
 
 def nmi(y_true: np.ndarray, y_pred: np.ndarray) -> float:

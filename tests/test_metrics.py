@@ -8,6 +8,7 @@ from iic_tutorial.metrics import (
     confusion_matrix,
     contingency,
     largest_confusion,
+    largest_confusions,
     match_clusters,
     nmi,
 )
@@ -83,6 +84,12 @@ def test_largest_confusion_skips_the_matched_diagonal():
     assert largest_confusion(M) == (7, 2, 10)
     with pytest.raises(ValueError, match="clusters >= classes"):
         largest_confusion(np.ones((3, 2)))
+    # the n largest, largest first, ties in row-major order; n = 1 is largest_confusion's
+    assert largest_confusions(C, 3) == [(2, 3, 12), (1, 2, 9), (2, 1, 7)]
+    assert largest_confusions(np.array([[5, 4, 1], [4, 5, 0], [0, 1, 5]]), 2) == [(0, 1, 4), (1, 0, 4)]
+    assert largest_confusions(M) == [largest_confusion(M)]
+    with pytest.raises(ValueError, match="n is how many mistakes to return"):
+        largest_confusions(C, 0)
 
 
 def test_scores_are_checked_and_worded():
