@@ -22,6 +22,8 @@ def test_candidates_of_different_seeds_never_share_a_seed():
     assert seeds[1] == [3, 4, 5] and len({x for s in seeds for x in s}) == 12
     candidate = rs.candidate_config(best_of_3(1), 4)
     assert candidate.seed == 4 and candidate.restarts == 1 and candidate.recipe == "long_band"
+    late = rs.candidate_config(dataclasses.replace(best_of_3(), restart_above=-4.0), 2)
+    assert late.restarts == 1 and late.restart_above is None  # a candidate is a plain run
     assert candidate.view == config.view and candidate.lr_drop_step == 3000
     assert rs.candidate_seeds(TrainConfig.fast(seed=7)) == [7]  # one start: the seed itself
 
@@ -60,6 +62,34 @@ def test_the_curve_counts_the_other_candidates_time_and_starts_at_the_choice():
 def test_bad_restart_settings_are_refused():
     with pytest.raises(ValueError, match="restarts and restart_steps must be >= 1; got 0, 500"):
         TrainConfig(restarts=0)
+
+
+def test_a_candidate_is_good_enough_at_or_below_restart_above():
+    late = dataclasses.replace(best_of_3(), restart_steps=1000, restart_above=-4.18)
+    assert rs.good_enough(-4.30, late) and rs.good_enough(-4.18, late)
+    assert not rs.good_enough(-4.10, late) and not rs.good_enough(math.nan, late)
+    assert not rs.good_enough(-9.0, best_of_3())  # unset: every candidate trains
+
+
+def test_bad_restart_above_is_refused_with_what_to_do():
+    with pytest.raises(ValueError, match=r"restart_above \(-4.18\) decides between restart "
+                                         "candidates: give restarts >= 2 too"):
+        TrainConfig(restart_above=-4.18)
+    with pytest.raises(ValueError, match="restart_above must be a finite loss in nats; got nan"):
+        TrainConfig(restarts=3, restart_above=math.nan)
+
+
+def test_cli_restart_above_takes_a_negative_loss_and_refuses_infinity(capsys):
+    from iic_tutorial.__main__ import build_parser
+    from iic_tutorial.training.config import config_from_args
+
+    parser = build_parser()
+    args = parser.parse_args(["train", "--recipe", "long_band", "--restarts", "3",
+                              "--restart-above", "-4.18", "--out", "x"])
+    assert config_from_args(args).restart_above == -4.18
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--restarts", "3", "--restart-above", "inf", "--out", "x"])
+    assert "expected a finite number, got inf" in capsys.readouterr().err
 
 
 def run_cli(*args):  # in this process: TensorFlow starts once for the tests below

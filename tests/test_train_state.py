@@ -78,6 +78,32 @@ def test_a_trainer_does_its_restarts(digits):
     assert plain.history["loss"] == trainer.history["loss"]  # the chosen one is a plain run of its seed
 
 
+def test_restart_above_stops_at_the_first_good_enough_candidate(digits):
+    """restarts = 3 with restart_above: the seeds start in order until one's loss is <= it."""
+    from iic_tutorial.training import restarts as rs
+
+    x = digits[0][:500]
+    every = IICTrainer(small_config(seed=1, restarts=3, restart_steps=2))
+    every.fit(x, num_steps=3, progress=False, verbose=False)
+    losses = {int(s): v for s, v in every.choice["loss"].items()}  # seeds 3, 4, 5: all trained
+    assert list(losses) == [3, 4, 5] and every.choice["restart_above"] is None
+    for above in (max(losses.values()) + 1.0, sorted(losses.values())[1], min(losses.values()) - 1.0):
+        trainer = IICTrainer(small_config(seed=1, restarts=3, restart_steps=2, restart_above=above))
+        trainer.fit(x, num_steps=3, progress=False, verbose=False)
+        expected = []
+        for seed in (3, 4, 5):  # the candidates a person would start, one after another
+            expected.append(seed)
+            if losses[seed] <= above:
+                break
+        choice = trainer.choice
+        assert choice["seeds"] == expected and choice["restart_above"] == above
+        assert choice["loss"] == {str(s): losses[s] for s in expected}  # a candidate is a plain run
+        assert choice["chosen"] == min(expected, key=losses.get)
+        assert rs.good_enough(losses[choice["chosen"]], trainer.config) == (
+            min(losses[s] for s in expected) <= above)
+        assert int(trainer.step.numpy()) == 3 and trainer.state.config.seed == choice["chosen"]
+
+
 def test_heads_are_read_by_name(digits):
     x, y = digits[0][:200], digits[1][:200]
     model = create_model(seed=0)
@@ -106,6 +132,11 @@ def test_restarts_make_the_candidates_the_recorded_runs_made():
     assert records, "no result in results/runs records restarts"
     for r in records:
         config, choice = TrainConfig.from_dict(r["config"]), r["restarts"]
-        assert rs.candidate_seeds(config) == choice["seeds"] and config.restart_steps == choice["restart_steps"]
+        seeds = rs.candidate_seeds(config)
+        assert choice["seeds"] == seeds[:len(choice["seeds"])] and config.restart_steps == choice["restart_steps"]
+        losses = [choice["loss"][str(s)] for s in choice["seeds"]]
+        # every seed trains unless restart_above let an earlier one train on (the last started)
+        assert choice["seeds"] == seeds or rs.good_enough(losses[-1], config)
+        assert not any(rs.good_enough(v, config) for v in losses[:-1])
         assert rs.choose({int(s): v for s, v in choice["loss"].items()}) == choice["chosen"]
         assert rs.candidate_folder(choice["chosen"]) == f"candidate_seed{choice['chosen']}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -60,6 +61,17 @@ def non_negative_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite number, of either sign (a loss in nats, say)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {value}")
     return value
 
 
@@ -188,6 +200,12 @@ class TrainConfig(metaclass=_RecipeMakers):
     restart_steps: int = setting(
         500, parse=positive_int,
         help="steps each candidate trains before the lowest loss picks one (with restarts > 1)")
+    restart_above: float | None = setting(
+        None, parse=finite_float,
+        help="with restarts > 1: the candidates train one after another, and the first whose "
+             f"mean loss over its last {RESTART_WINDOW} steps (nats) is at or below this trains "
+             "on; one above it makes the next seed start (unset: every candidate trains and the "
+             "lowest loss wins)")
     k: int = setting(10, parse=positive_int, help="clusters of the main head")
     k_over: int = setting(50, parse=positive_int, help="clusters of the over-clustering head")
     seed: int = setting(
@@ -232,6 +250,12 @@ class TrainConfig(metaclass=_RecipeMakers):
         if self.restarts < 1 or self.restart_steps < 1:
             raise ValueError(f"restarts and restart_steps must be >= 1; got {self.restarts}, "
                              f"{self.restart_steps}")
+        if self.restart_above is not None:
+            if not math.isfinite(self.restart_above):
+                raise ValueError(f"restart_above must be a finite loss in nats; got {self.restart_above}")
+            if self.restarts < 2:
+                raise ValueError(f"restart_above ({self.restart_above}) decides between restart "
+                                 "candidates: give restarts >= 2 too (--restarts)")
         if isinstance(self.view, dict):
             self.view = AugmentConfig.from_dict(self.view)
         if not isinstance(self.view, AugmentConfig):

@@ -8,6 +8,12 @@ instead: ``n`` candidates with the seeds ``seed * n + 0 ... n - 1`` train
 ``restart_steps`` steps each, and the one whose mean loss over its last
 :data:`WINDOW` steps is the lowest trains on. No label is used to choose.
 
+With ``restart_above`` set, the candidates train one after another and the
+first whose loss is at or below it trains on without the others starting
+(:func:`good_enough`): a restart then costs time only when a start went
+wrong, as a trunk that mixes digits does -- its loss is already high at step
+1000, and no sub-head on it recovers.
+
 ``IICTrainer(config).fit(...)`` runs the candidates (:func:`train_candidates`),
 with a checkpoint folder in its sub-folders ``candidate_seedS`` (each resumable),
 and writes the choice to ``restarts.json`` there; the command line's
@@ -29,7 +35,7 @@ from ..files import atomic_write_text
 from .config import RESTART_WINDOW, TrainConfig
 
 __all__ = ["WINDOW", "candidate_seeds", "candidate_config", "candidate_folder", "trained_folder",
-           "window_start", "restart_loss", "choose", "evaluation_at", "decide", "shift_curve",
+           "window_start", "restart_loss", "good_enough", "choose", "evaluation_at", "decide", "shift_curve",
            "train_candidates", "whole_run"]
 
 #: Steps at the end of the candidate phase whose mean loss decides (the loss of one step is noisy).
@@ -47,7 +53,7 @@ def candidate_seeds(config: TrainConfig) -> list[int]:
 
 def candidate_config(config: TrainConfig, seed: int) -> TrainConfig:
     """The settings a candidate trains with: ``config`` with its own seed and no restarts."""
-    return dataclasses.replace(config, seed=seed, restarts=1)
+    return dataclasses.replace(config, seed=seed, restarts=1, restart_above=None)
 
 
 def candidate_folder(seed: int) -> str:
@@ -89,6 +95,16 @@ def restart_loss(history: Mapping, restart_steps: int, window: int = WINDOW) -> 
     return float(losses[window_start(restart_steps, window) - 1:].mean())
 
 
+def good_enough(loss: float, config: TrainConfig) -> bool:
+    """Whether a candidate of loss ``loss`` (nats, :func:`restart_loss`) trains on without the next starting.
+
+    True when ``config.restart_above`` is set and ``loss <= restart_above``;
+    a NaN loss is never good enough. Without ``restart_above`` every
+    candidate trains (False).
+    """
+    return config.restart_above is not None and bool(loss <= config.restart_above)
+
+
 def choose(losses: Mapping[int, float]) -> int:
     """The seed whose candidate has the lowest loss (the first of equals, in seed order).
 
@@ -109,11 +125,14 @@ def evaluation_at(records: Sequence[Mapping], step: int) -> Mapping | None:
     return next((r for r in records if r["step"] == step), None)
 
 
-def decide(candidates: Mapping[int, Any], restart_steps: int) -> dict:
+def decide(candidates: Mapping[int, Any], restart_steps: int,
+           restart_above: float | None = None) -> dict:
     """The choice among trained candidates, as ``restarts.json`` records it.
 
     candidates: seed -> its IICTrainer, each trained at least ``restart_steps``
-    steps. Returns the seeds, ``restart_steps``, ``window``, every candidate's
+    steps (with ``restart_above``, the ones that started: the first seeds of
+    :func:`candidate_seeds`). Returns the seeds, ``restart_steps``,
+    ``restart_above``, ``window``, every candidate's
     loss (:func:`restart_loss`, nats; keys are the seeds as strings), the
     ``chosen`` seed (:func:`choose`), each candidate's test accuracy and
     confusion matrix at the choice (labels only monitor: they do not choose)
@@ -125,7 +144,8 @@ def decide(candidates: Mapping[int, Any], restart_steps: int) -> dict:
                  for seed, c in candidates.items()}
     others = [c for seed, c in candidates.items() if seed != chosen]
     return {
-        "seeds": list(candidates), "restart_steps": restart_steps, "window": WINDOW,
+        "seeds": list(candidates), "restart_steps": restart_steps, "restart_above": restart_above,
+        "window": WINDOW,
         "loss": {str(seed): loss for seed, loss in losses.items()}, "chosen": chosen,
         "test_accuracy": {seed: e.get("acc") for seed, e in at_choice.items()},
         "test_confusion": {seed: e.get("confusion") for seed, e in at_choice.items()},
@@ -178,7 +198,9 @@ def train_candidates(trainer: Any, x: np.ndarray, num_steps: int,
     (:func:`candidate_config`), opened with the trainer's notes and revision
     (``IICTrainer.open``) in ``checkpoint_dir/candidate_seedS`` when a folder
     is given -- a candidate that is there already resumes, and one that has
-    its steps is not trained again. ``options``: the rest of ``fit``'s
+    its steps is not trained again; with ``config.restart_above``, the
+    candidates after the first that is :func:`good_enough` never start.
+    ``options``: the rest of ``fit``'s
     arguments. Sets ``trainer.choice`` (:func:`decide`, also written to
     ``checkpoint_dir/restarts.json``) and returns the chosen candidate, or
     None if a candidate was interrupted (Ctrl-C). ValueError for a run no
@@ -206,10 +228,13 @@ def train_candidates(trainer: Any, x: np.ndarray, num_steps: int,
             if candidate.interrupted:
                 return None
         candidates[seed] = candidate
-    trainer.choice = choice = decide(candidates, config.restart_steps)
+        if good_enough(restart_loss(candidate.history, config.restart_steps), config):
+            break
+    trainer.choice = choice = decide(candidates, config.restart_steps, config.restart_above)
     if checkpoint_dir is not None:
         atomic_write_text(Path(checkpoint_dir) / "restarts.json", json.dumps(choice, indent=1))
     print(f"Candidates' mean loss over steps {window_start(config.restart_steps)}-"
           f"{config.restart_steps}: " + ", ".join(f"seed {s} {v:.4f}" for s, v in choice["loss"].items())
-          + f"; seed {choice['chosen']} trains on")
+          + f"; seed {choice['chosen']} trains on"
+          + ("" if config.restart_above is None else f" (restart above {config.restart_above})"))
     return candidates[choice["chosen"]]
