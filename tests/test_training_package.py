@@ -83,6 +83,19 @@ def test_recipes_are_named_and_their_name_is_stored():
         TrainConfig(recipe="slow")
 
 
+def test_same_settings_leaves_out_the_recipe_name_and_what_is_ignored():
+    sub5 = TrainConfig.long_band_sub5(seed=1)
+    started_as = TrainConfig.long_band(seed=1, num_subheads=5)  # --recipe long_band --subheads 5
+    assert sub5.same_settings(started_as) and started_as.same_settings(sub5)
+    assert sub5 != started_as  # equality still sees the name
+    other_seed = TrainConfig.long_band(seed=4, num_subheads=5, precision="fp32")
+    assert not sub5.same_settings(other_seed)
+    assert sub5.same_settings(other_seed, ignore=("seed", "precision"))
+    assert not sub5.same_settings(TrainConfig.long_band(seed=1), ignore=("seed", "precision"))
+    with pytest.raises(ValueError, match="colour: not settings of TrainConfig"):
+        sub5.same_settings(sub5, ignore=("colour",))
+
+
 def test_describe_names_what_differs_from_the_recipe():
     fast = TrainConfig.fast()
     assert fast.describe() == "fast" and TrainConfig.article(alpha=10, seed=2).describe() == "article"

@@ -183,22 +183,19 @@ def where_it_runs(runs: list[dict], recipes: Sequence[str] = ("long_band", "long
     over seeds to 97.5 % and to 99 % test accuracy (:func:`median_time_to_accuracy`;
     "—" where fewer than half got there). Wall times count training only.
     """
-    import dataclasses
     import statistics
 
     from ..training.config import TrainConfig
 
-    def plain(config: TrainConfig) -> TrainConfig:
-        return dataclasses.replace(config, recipe="article", seed=0, precision="auto")
-
-    targets = [plain(TrainConfig.named(name)) for name in recipes]
+    targets = [TrainConfig.named(name) for name in recipes]
     rows: dict[tuple, list[dict]] = {}
     for r in runs:
         try:
-            config = plain(TrainConfig.from_dict(r["config"]))
+            config = TrainConfig.from_dict(r["config"])
         except (KeyError, TypeError, ValueError):
             continue
-        name = next((n for n, t in zip(recipes, targets) if t == config), None)
+        name = next((n for n, t in zip(recipes, targets)
+                     if t.same_settings(config, ignore=("seed", "precision"))), None)
         if (name is None or r.get("steps") != steps
                 or not str(r.get("trained_on", "all")).startswith("all")):
             continue

@@ -307,6 +307,22 @@ class TrainConfig(metaclass=_RecipeMakers):
         knobs = {k: v for k, v in changes.items() if k in view_fields}
         return dataclasses.replace(config, view=dataclasses.replace(config.view, **knobs)) if knobs else config
 
+    def same_settings(self, other: "TrainConfig", ignore: tuple[str, ...] = ()) -> bool:
+        """Whether ``other`` trains as this does: every field equal but ``recipe`` and ``ignore``.
+
+        ``recipe`` is only the name a run was started under: ``--recipe
+        long_band --subheads 5`` has the settings of ``long_band_sub5``.
+        ``ignore``: other fields to leave out (``("seed", "precision")``:
+        any seed of the recipe, in any numerics). ValueError for a name that
+        is not a field.
+        """
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(ignore) - names)
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not settings of {type(self).__name__}")
+        neutral = {name: getattr(self, name) for name in ("recipe", *ignore)}
+        return dataclasses.replace(other, **neutral) == self
+
     # ---------------------------------------------------------- in words
     def describe(self) -> str:
         """The recipe's name and, in brackets, every setting that differs from it.
