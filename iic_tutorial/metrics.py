@@ -30,6 +30,7 @@ __all__ = [
     "contingency",
     "match_clusters",
     "cluster_accuracy",
+    "matched_labels",
     "confusion_matrix",
     "largest_confusion",
     "largest_confusions",
@@ -107,9 +108,25 @@ def cluster_accuracy(
     its majority class, which is never lower than one-to-one.
     """
     y_true, y_pred = _check_labels(y_true, y_pred)
+    return float(np.mean(matched_labels(y_true, y_pred, many_to_one) == y_true))
+
+
+def matched_labels(
+    y_true: np.ndarray, y_pred: np.ndarray, many_to_one: bool = False
+) -> np.ndarray:
+    """The class each image's cluster is matched to (:func:`match_clusters`); -1 if none.
+
+    y_true, y_pred: (n,) class and cluster ids. Returns (n,) int class ids:
+    an image is right where it equals ``y_true`` (:func:`cluster_accuracy` is
+    the mean of that), and ``(y_true == d) & (matched == c)`` are the images
+    of digit d in the cluster matched to c -- the cell (d, c) of
+    :func:`confusion_matrix`. An image of a cluster left without a class
+    (more clusters than classes, one-to-one) gets -1.
+    """
+    y_true, y_pred = _check_labels(y_true, y_pred)
     mapping = match_clusters(y_true, y_pred, many_to_one=many_to_one)
     mapped = np.array([mapping.get(int(j), -1) for j in range(y_pred.max() + 1)])
-    return float(np.mean(mapped[y_pred] == y_true))
+    return mapped[y_pred]
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, k: int | None = None) -> np.ndarray:

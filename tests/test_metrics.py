@@ -10,6 +10,7 @@ from iic_tutorial.metrics import (
     largest_confusion,
     largest_confusions,
     match_clusters,
+    matched_labels,
     nmi,
 )
 
@@ -29,6 +30,13 @@ def test_hand_worked_hungarian():
     # best one-to-one: 1->0 (2), 0->1 (2), 2->2 (2) = 6/8
     assert cluster_accuracy(y_true, y_pred) == pytest.approx(6 / 8)
     assert match_clusters(y_true, y_pred) == {1: 0, 0: 1, 2: 2}
+    # each image's cluster read as its matched class (cluster 1 -> 0, 0 -> 1, 2 -> 2)
+    assert matched_labels(y_true, y_pred).tolist() == [0, 0, 1, 1, 1, 2, 2, 0]
+    C = confusion_matrix(y_true, y_pred)
+    named = matched_labels(y_true, y_pred)
+    for d in range(3):  # the cell (d, c) of the matched matrix holds the images it selects
+        for c in range(3):
+            assert np.sum((y_true == d) & (named == c)) == C[d, c]
 
 
 def test_greedy_would_be_wrong():
@@ -46,6 +54,8 @@ def test_more_clusters_than_classes():
     assert cluster_accuracy(y_true, y_pred, many_to_one=True) == 1.0
     assert match_clusters(y_true, y_pred, many_to_one=True) == {0: 0, 1: 0, 2: 1, 3: 1}
     assert confusion_matrix(y_true, y_pred).shape == (2, 4)
+    assert (matched_labels(y_true, y_pred) == -1).sum() == 4  # two clusters left without a class
+    assert matched_labels(y_true, y_pred, many_to_one=True).tolist() == y_true.tolist()
 
 
 def test_nmi_against_hand_computation():
