@@ -7,7 +7,8 @@ IIC loss; in its MNIST log that was the 99.2 % sub-head, while three others sat 
 97.9 %. This asks the same of runs here: for each run folder (``--subheads H``), the
 10-cluster sub-heads' mean training loss over the last 50 steps (what
 ``IICTrainer.best_subheads`` chooses by, without labels) and each one's accuracy on the
-10k test images (inference mode, BatchNorm as the run left it; labels only score).
+10k test images (inference mode, BatchNorm as the run left it; labels only score). A run
+with restarts is read from the candidate that trained on.
 Writes ``iic_tutorial/pretrained/subheads.json``, the one copy (package data the book reads),
 or ``--out``: the runs of ``long_band`` with five sub-heads are
 ``iic_tutorial/pretrained/subheads_long_band.json``, their fp32 seeds
@@ -41,11 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     from iic_tutorial.model import export_subheads
     from iic_tutorial.runs import atomic_write_text, provenance
     from iic_tutorial.training import IICTrainer, evaluate
+    from iic_tutorial.training.restarts import trained_folder
 
     _, (x_test, y_test) = load_mnist()
     runs = {}
     for run in args.runs:
-        trainer = IICTrainer.restore(run)
+        trainer = IICTrainer.restore(trained_folder(run))  # a run with restarts: its chosen candidate
         h = trainer.config.num_subheads
         if h < 2:
             raise SystemExit(f"{run} has one sub-head per head: pass runs trained with --subheads 2 or more")
