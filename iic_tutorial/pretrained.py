@@ -230,6 +230,7 @@ BENCHMARKS: dict[str, str] = {
     "subheads_heldout_long_band": "benchmarks/subheads.py "
                                   "--out iic_tutorial/pretrained/subheads_heldout_long_band.json",
     "head_restarts": "benchmarks/head_restarts.py",
+    "early_loss": "benchmarks/early_loss.py",
     "fp32_levers": "benchmarks/fp32_levers.py",
     "fp32_levers_avx512": "benchmarks/fp32_levers.py --isa AVX512_CORE "
                           "--out iic_tutorial/pretrained/fp32_levers_avx512.json",

@@ -74,3 +74,31 @@ def test_levers_table_has_a_row_per_timed_step_and_the_evaluation_share():
     assert len(lines) == 5
     assert lines[2] == "| AVX2 | long_band, oneDNN, 1 thread(s) | 1.00 | 1.00x | 2.00x | 7.0 s | 6.5 % / 1.4 % |"
     assert lines[4].startswith("| no cap | article code |") and lines[4].endswith("| — | — |")
+
+
+def test_early_losses_are_the_runs_and_choices_they_were_read_from():
+    """benchmarks/early_loss.py: every entry is a collected run (or a start of one with restarts),
+    its last evaluation is the run's result, and a restart run's starts carry the losses its choice
+    recorded, computed there from the same history by the trainer."""
+    early = iic.pretrained.benchmark("early_loss")
+    assert early["window"] == 100 and early["steps"] == [500, 1000, 1500, 2000]
+    results = {r["name"]: r for r in iic.pretrained.experiment_results()}
+    starts = 0
+    for name, e in early["runs"].items():
+        r = results[name.split("/")[0]]
+        assert (e["experiment"], e["seed"]) == (r["experiment"], r["seed"]), name
+        losses = [e["loss"][str(s)] for s in early["steps"] if str(s) in e["loss"]]
+        assert losses == sorted(losses, reverse=True), name  # the loss falls as a run trains
+        if e["trained_on"]:
+            assert e["last_eval"]["test_accuracy"] == r["test_accuracy"], name
+        if e["candidate"] is None:
+            assert e["trained_on"] and e["steps"] == r["steps"], name
+            continue
+        starts += 1
+        choice = r["restarts"]
+        assert e["trained_on"] == (e["candidate"] == choice["chosen"]), name
+        at = str(choice["restart_steps"])
+        assert e["loss"][at] == pytest.approx(choice["loss"][str(e["candidate"])], abs=1e-12), name
+        if not e["trained_on"]:
+            assert e["steps"] == choice["restart_steps"] == e["last_eval"]["step"], name
+    assert starts, "no run with restarts among the early losses"
