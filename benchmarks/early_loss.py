@@ -27,8 +27,10 @@ OUT = ROOT / "iic_tutorial" / "pretrained" / "early_loss.json"
 STEPS = (500, 1000, 1500, 2000)
 
 
-def entry(folder: Path, identity: dict, restart_loss) -> dict:
+def entry(folder: Path, identity: dict) -> dict:
     """The losses at :data:`STEPS` and the last evaluation of the run (or candidate) in ``folder``."""
+    from iic_tutorial.training.restarts import restart_loss
+
     state = json.loads((folder / "state.json").read_text())
     history = state["history"]
     last = history["evals"][-1]
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from iic_tutorial.runs import atomic_write_text, provenance
-    from iic_tutorial.training.restarts import WINDOW, candidate_folder, restart_loss
+    from iic_tutorial.training.restarts import WINDOW, candidate_folder
 
     entries = {}
     for run in args.runs:
@@ -58,12 +60,12 @@ def main(argv: list[str] | None = None) -> int:
                     "run_steps": result["steps"]}
         choice = result.get("restarts")
         if not choice:
-            entries[run.name] = {**entry(run, identity, restart_loss), "candidate": None,
+            entries[run.name] = {**entry(run, identity), "candidate": None,
                                  "trained_on": True}
             continue
         for seed in choice["seeds"]:
             name = f"{run.name}/{candidate_folder(seed)}"
-            entries[name] = {**entry(run / candidate_folder(seed), identity, restart_loss),
+            entries[name] = {**entry(run / candidate_folder(seed), identity),
                              "candidate": seed, "trained_on": seed == choice["chosen"]}
     for name, e in entries.items():
         losses = ", ".join(f"{s}: {v:.3f}" for s, v in e["loss"].items())

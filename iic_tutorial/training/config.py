@@ -53,12 +53,17 @@ positive_int = _integer(1, "a positive integer")
 non_negative_int = _integer(0, "an integer >= 0")
 
 
-def non_negative_float(text: str) -> float:
-    """argparse type: a number >= 0 (not NaN)."""
+def _number(text: str) -> float:
+    """The number ``text`` says, or argparse's error naming it."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a number >= 0 (not NaN)."""
+    value = _number(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
     return value
@@ -66,10 +71,7 @@ def non_negative_float(text: str) -> float:
 
 def finite_float(text: str) -> float:
     """argparse type: a finite number, of either sign (a loss in nats, say)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = _number(text)
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {value}")
     return value
