@@ -71,6 +71,7 @@ def test_a_trainer_does_its_restarts(digits):
     trainer.fit(x, num_steps=3, progress=False, verbose=False)
     choice = trainer.choice
     assert choice["seeds"] == [2, 3] and trainer.state.config.seed == choice["chosen"]
+    assert choice["restart_above"] is None  # without a threshold every candidate trains
     assert trainer.config.restarts == 2 and trainer.state.config.restarts == 1
     assert int(trainer.step.numpy()) == 3
     plain = IICTrainer(dataclasses.replace(trainer.state.config))
@@ -83,13 +84,18 @@ def test_restart_above_stops_at_the_first_good_enough_candidate(digits):
     from iic_tutorial.training import restarts as rs
 
     x = digits[0][:500]
-    every = IICTrainer(small_config(seed=1, restarts=3, restart_steps=2))
-    every.fit(x, num_steps=3, progress=False, verbose=False)
-    losses = {int(s): v for s, v in every.choice["loss"].items()}  # seeds 3, 4, 5: all trained
-    assert list(losses) == [3, 4, 5] and every.choice["restart_above"] is None
-    for above in (max(losses.values()) + 1.0, sorted(losses.values())[1], min(losses.values()) - 1.0):
+
+    def run(above):
         trainer = IICTrainer(small_config(seed=1, restarts=3, restart_steps=2, restart_above=above))
         trainer.fit(x, num_steps=3, progress=False, verbose=False)
+        return trainer
+
+    trainers = {-1e9: run(-1e9)}  # no loss is that low: seeds 3, 4, 5 all train
+    losses = {int(s): v for s, v in trainers[-1e9].choice["loss"].items()}
+    assert list(losses) == [3, 4, 5]
+    for above in (max(losses.values()) + 1.0, sorted(losses.values())[1]):  # the first; the middle
+        trainers[above] = run(above)
+    for above, trainer in trainers.items():
         expected = []
         for seed in (3, 4, 5):  # the candidates a person would start, one after another
             expected.append(seed)
