@@ -57,14 +57,21 @@ book: mnist vendor
 # make check first (the fast loop, and CI's first step), then what it leaves out
 test: check test-slow test-notebooks
 
+# pytest-xdist: the tests run in one process per core this shell may use (at most 4: each
+# holds TensorFlow and MNIST), a test file or notebook to a process, so a file's fixtures are
+# built once; on one core (WORKERS=0) they run in pytest's own process, as without xdist
+WORKERS ?= $(shell $(PYTHON) -c "import os; n = len(os.sched_getaffinity(0)) \
+  if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1; print(min(n, 4) if n > 1 else 0)")
+XDIST := -n $(WORKERS) --dist loadfile
+
 # ruff, then the module tests that take seconds (the slow ones are marked and left to make test)
 check: lint mnist
-	$(PY) -m pytest tests -m "not slow" $(BROWSER_TESTS:%=--ignore=%)
+	$(PY) -m pytest tests -m "not slow" $(XDIST) $(BROWSER_TESTS:%=--ignore=%)
 
 # the module tests make check leaves out: the slow ones and the two that drive Chromium
 BROWSER_TESTS := tests/test_book_browser.py tests/test_browser_demo.py
 test-slow: mnist vendor browser
-	$(PY) -m pytest tests -m slow $(BROWSER_TESTS:%=--ignore=%)
+	$(PY) -m pytest tests -m slow $(XDIST) $(BROWSER_TESTS:%=--ignore=%)
 	$(PY) -m pytest $(BROWSER_TESTS)
 
 lint: $(STAMP)
@@ -74,7 +81,7 @@ lint: $(STAMP)
 test-module: check test-slow
 
 test-notebooks: mnist
-	IIC_SMOKE=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=$(IIC_SMOKE_TIMEOUT) book
+	IIC_SMOKE=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=$(IIC_SMOKE_TIMEOUT) $(XDIST) book
 
 STACK ?= colab
 test-stack:
