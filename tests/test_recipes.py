@@ -127,3 +127,21 @@ def test_long_band_sub5_is_what_the_runs_of_its_experiments_trained():
     assert TrainConfig.long_band_sub5().num_subheads == 5
     assert dataclasses.replace(TrainConfig.long_band_sub5(), recipe="long_band").describe() == \
         "long_band (num_subheads=5)"
+
+
+def test_long_band_late_is_what_the_runs_of_long_band_sub5_late_trained():
+    # the experiment started it by its settings (--recipe long_band --subheads 5 --restarts 3
+    # --restart-steps 1000 --restart-above -4.18 --steps 8000 --lr-drop 7000); the recipe's
+    # word names exactly those, with the length the runs trained
+    from iic_tutorial.pretrained import experiment_groups
+    from iic_tutorial.training import RECIPE_STEPS, TrainConfig
+
+    runs = experiment_groups().get("long_band_sub5_late", [])
+    assert runs, "no result of long_band_sub5_late"
+    for r in runs:
+        config = TrainConfig.from_dict(r["config"])
+        late = TrainConfig.named("long_band_late", seed=config.seed, precision=config.precision)
+        assert late.same_settings(config), r["name"]
+        assert r["steps"] == RECIPE_STEPS["long_band_late"] == 8000
+    late = TrainConfig.named("long_band_late")
+    assert (late.restarts, late.restart_steps, late.restart_above, late.lr_drop_step) == (3, 1000, -4.18, 7000)
