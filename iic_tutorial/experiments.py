@@ -233,6 +233,8 @@ EXPERIMENTS: dict[str, Experiment] = {
     "long_band_late_fp32": Experiment("long_band_late", "the long_band_late recipe in fp32 on "
                                       "fresh seeds", {"eval-every": 100, "precision": "fp32"},
                                       seeds=(12, 13, 14)),
+    "heldout_long_band_late": Experiment("long_band_late", "the long_band_late recipe on the 60k "
+                                         "training images only", {**_LB, "train-on": "train"}),
     # probes, the alpha sweep and the ablations of the views (chapter 9)
     "crop": Experiment("fast", "a wider zoom and shift", {**_F, "scale": (0.9, 1.6), "shift": 5},
                        seeds=(0,), **_OLD),
