@@ -102,3 +102,22 @@ def test_early_losses_are_the_runs_and_choices_they_were_read_from():
         if not e["trained_on"]:
             assert e["steps"] == choice["restart_steps"] == e["last_eval"]["step"], name
     assert starts, "no run with restarts among the early losses"
+
+
+def test_uniform_pull_table_has_a_row_per_run_and_per_scoring_of_each_arm():
+    def score(step, acc, nines):
+        return {"step": step, "all70k_accuracy": acc, "dev_accuracy": 0.98, "errors": 700,
+                "nines_in_eights": nines, "ones_in_twos": 150, "sevens_elsewhere": 30,
+                "cluster_sizes": [7000, 7652] + [7000] * 8}
+
+    result = {"digit_counts": [6903, 7877] + [7000] * 8,
+              "runs": {"r_s0": {"recipe_alpha": [2.0, 1.0], "start": score(8000, 0.9896, 161),
+                                "arms": [{"alpha": 2.0, "alpha_over": 1.0, "scores": [score(8250, 0.99, 160)]},
+                                         {"alpha": 0.6, "alpha_over": 0.6,
+                                          "scores": [score(8250, 0.9763, 159), score(8500, 0.97, 158)]}]}}}
+    lines = iic.runs.uniform_pull_table(result).splitlines()
+    assert "ones' cluster (7877 ones)" in lines[0]
+    assert lines[2] == "| r_s0 | 2/1 | as it ended | 98.96 | 98.00 | 700 | 161 | 150 | 30 | 7652 |"
+    assert [line.split(" | ")[1:3] for line in lines[3:]] == [["2/1", "+250"], ["0.6/0.6", "+250"],
+                                                               ["0.6/0.6", "+500"]]
+    assert lines[4].split(" | ")[3] == "97.63"

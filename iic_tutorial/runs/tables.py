@@ -11,7 +11,7 @@ from .curves import median_time_to_accuracy, time_to_accuracy
 
 __all__ = [
     "time_table", "run_machine", "MACHINE_FIELDS", "run_processor", "run_cores", "where_it_runs", "distributed_table",
-    "speed_table", "levers_table", "gradients_table", "mean_std"
+    "speed_table", "levers_table", "gradients_table", "uniform_pull_table", "mean_std"
 ]
 
 
@@ -53,6 +53,35 @@ def levers_table(results: list[dict]) -> str:
                       f"{100 * share['100']:.1f} % / {100 * share['500']:.1f} %")
             lines.append(f"| {cap} | {r['step']} | {r['s_per_step']:.2f} | {r['speedup_vs_baseline']:.2f}x "
                          f"| {r['speedup_vs_article_code_same_settings']:.2f}x | {ev[0]} | {ev[1]} |")
+    return "\n".join(lines)
+
+
+def uniform_pull_table(result: dict) -> str:
+    """The Markdown table of a ``benchmarks/uniform_pull.py`` result (chapter 11 shows it).
+
+    One row per finished run as it ended (its recipe's alpha / alpha_over), then one
+    per scoring of each arm (alpha / alpha_over, steps trained on): accuracy on all
+    70k images and on the dev split in %, the errors on all 70k, the nines in the
+    eights' cluster, the ones in the twos', the sevens in other clusters, and the
+    size of the ones' cluster beside the number of ones (``digit_counts[1]``).
+    """
+    ones = result["digit_counts"][1]
+    lines = ["| run | alpha | steps on | all 70k | dev | errors | 9s in 8's | 1s in 2's "
+             f"| 7s elsewhere | ones' cluster ({ones} ones) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+
+    def row(name: str, alpha: str, steps: str, r: dict) -> str:
+        return (f"| {name} | {alpha} | {steps} | {100 * r['all70k_accuracy']:.2f} | "
+                f"{100 * r['dev_accuracy']:.2f} | {r['errors']} | {r['nines_in_eights']} | "
+                f"{r['ones_in_twos']} | {r['sevens_elsewhere']} | {r['cluster_sizes'][1]} |")
+
+    for name, run in result["runs"].items():
+        start = run["start"]
+        lines.append(row(name, "/".join(f"{a:g}" for a in run["recipe_alpha"]), "as it ended", start))
+        for arm in run["arms"]:
+            for r in arm["scores"]:
+                lines.append(row("", f"{arm['alpha']:g}/{arm['alpha_over']:g}",
+                                 f"+{r['step'] - start['step']}", r))
     return "\n".join(lines)
 
 
