@@ -25,8 +25,8 @@ __all__ = ["load_pretrained", "pretrained_info", "pretrained_history", "weights_
 #: The shipped models, by name: the recipe that trained each, and what the book uses it for.
 #: Each was chosen without labels among the seeds of its recipe (``benchmarks/ship_model.py``).
 PRETRAINED = {
-    "long_band": "the best recipe (TrainConfig.long_band(): 4000 steps, a black band across "
-                 "half of the views; chapter 11), the package's default",
+    "long_band": "the long_band recipe (TrainConfig.long_band(): 4000 steps, a black band "
+                 "across half of the views; chapter 11), the package's default",
     "fast": "the fast recipe with random erasing (1600 steps), the model that chapters 7-10 "
             "train, evaluate and take apart",
 }
@@ -84,7 +84,7 @@ def pretrained_info(name: str = DEFAULT) -> dict:
 def load_pretrained(name: str = DEFAULT) -> keras.Model:
     """A shipped IIC model (weights inside the package, a few MB); ``name`` from :data:`PRETRAINED`.
 
-    ``load_pretrained()`` is the best recipe's model (``"long_band"``);
+    ``load_pretrained()`` is a ``long_band`` seed (``"long_band"``);
     ``load_pretrained("fast")`` is the fast recipe's, the one chapters 7-10 study.
     Returns a :func:`iic_tutorial.model.create_model` network (the network its
     run trained) whose BatchNorm statistics were recalibrated before saving, so
