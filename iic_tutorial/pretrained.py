@@ -231,6 +231,7 @@ BENCHMARKS: dict[str, str] = {
                                   "--out iic_tutorial/pretrained/subheads_heldout_long_band.json",
     "head_restarts": "benchmarks/head_restarts.py",
     "early_loss": "benchmarks/early_loss.py",
+    "uniform_pull": "benchmarks/uniform_pull.py",
     "fp32_levers": "benchmarks/fp32_levers.py",
     "fp32_levers_avx512": "benchmarks/fp32_levers.py --isa AVX512_CORE "
                           "--out iic_tutorial/pretrained/fp32_levers_avx512.json",

@@ -121,3 +121,24 @@ def test_uniform_pull_table_has_a_row_per_run_and_per_scoring_of_each_arm():
     assert [line.split(" | ")[1:3] for line in lines[3:]] == [["2/1", "+250"], ["0.6/0.6", "+250"],
                                                                ["0.6/0.6", "+500"]]
     assert lines[4].split(" | ")[3] == "97.63"
+
+
+def test_uniform_pull_starts_from_the_networks_the_collected_runs_scored():
+    """benchmarks/uniform_pull.py restored each run's last checkpoint: as it ended, it scores
+    what the run's result says (all 70k, the 10k test images, the dev split), and every arm
+    trained the steps asked for from there."""
+    pull = iic.pretrained.benchmark("uniform_pull")
+    runs = {r["name"]: r for r in iic.pretrained.experiment_results()}
+    assert pull["runs"]
+    for name, entry in pull["runs"].items():
+        start, result = entry["start"], runs[name]
+        assert start["step"] == result["steps"]
+        assert start["all70k_accuracy"] == pytest.approx(result["all70k_accuracy"], abs=1.5e-5)
+        assert start["test_accuracy"] == pytest.approx(result["test_accuracy"], abs=1e-4)
+        assert start["dev_accuracy"] == pytest.approx(result["dev_accuracy"], abs=2e-4)
+        assert sum(start["cluster_sizes"]) == 70000 == sum(pull["digit_counts"])
+        assert entry["recipe_alpha"] == [result["config"]["alpha"], result["config"]["alpha_over"]]
+        assert [(a["alpha"], a["alpha_over"]) for a in entry["arms"]][0] == tuple(entry["recipe_alpha"])
+        for arm in entry["arms"]:
+            steps = [r["step"] - start["step"] for r in arm["scores"]]
+            assert steps == list(range(pull["every"], pull["steps"] + 1, pull["every"]))
