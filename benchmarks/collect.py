@@ -51,12 +51,10 @@ def collect(run: Path) -> Path:
     result["name"] = run.name
     result["time_to_accuracy_s"] = {f"{t:g}": time_to_accuracy(result["curve"], t) for t in THRESHOLDS}
     result["best_test_accuracy"] = max(p["acc"] for p in result["curve"])
-    trained = run  # a run with restarts: its chosen candidate's folder holds the history
-    if "restarts" in result:
-        from iic_tutorial.training.restarts import candidate_folder
+    from iic_tutorial.training.restarts import trained_folder
 
-        trained = run / candidate_folder(result["restarts"]["chosen"])
-    state = json.loads((trained / "state.json").read_text())
+    # a run with restarts: its chosen candidate's folder holds the history
+    state = json.loads((trained_folder(run) / "state.json").read_text())
     evals = {r["step"]: r for r in state["history"]["evals"]}
     for point in result["curve"]:  # the joint P of the k head at every evaluation
         point["P"] = evals[point["step"]]["P"]

@@ -55,34 +55,23 @@ def alpha_pair(text: str) -> tuple[float, float]:
     return (parts[0], parts[-1])
 
 
-def checkpoint_folder(run: Path) -> Path:
-    """The folder of the checkpoint of the network a finished run trained to its end."""
-    from iic_tutorial.training.restarts import candidate_folder
-
-    result = json.loads((run / "result.json").read_text())
-    choice = result.get("restarts")
-    return run / candidate_folder(choice["chosen"]) if choice else run
-
-
 def scores(trainer, x: np.ndarray, y: np.ndarray, dev: np.ndarray, n_train: int) -> dict:
     """Accuracies and the groups of the trainer's chosen sub-heads (BatchNorm as fit left it)."""
-    from iic_tutorial.metrics import matched_labels
+    from iic_tutorial.metrics import cluster_accuracy, confusion_matrix
     from iic_tutorial.training.evaluation import scored_heads
 
     z, _ = scored_heads(trainer.export_model(), x)
-    named = matched_labels(y, z.argmax(axis=1))  # the digit each image's cluster is matched to
-    right = named == y
-    dev_named = matched_labels(y[dev], z[dev].argmax(axis=1))
-    test_named = matched_labels(y[n_train:], z[n_train:].argmax(axis=1))
+    clusters = z.argmax(axis=1)
+    C = confusion_matrix(y, clusters)  # row: digit; column c: the cluster matched to digit c
     return {"step": int(trainer.step.numpy()),
-            "all70k_accuracy": float(right.mean()),
-            "test_accuracy": float((test_named == y[n_train:]).mean()),
-            "dev_accuracy": float((dev_named == y[dev]).mean()),
-            "nines_in_eights": int(((y == 9) & (named == 8)).sum()),
-            "ones_in_twos": int(((y == 1) & (named == 2)).sum()),
-            "sevens_elsewhere": int(((y == 7) & (named != 7)).sum()),
-            "errors": int((~right).sum()),
-            "cluster_sizes": np.bincount(named[named >= 0], minlength=10).tolist(),
+            "all70k_accuracy": float(np.trace(C) / C.sum()),
+            "test_accuracy": cluster_accuracy(y[n_train:], clusters[n_train:]),
+            "dev_accuracy": cluster_accuracy(y[dev], clusters[dev]),
+            "nines_in_eights": int(C[9, 8]),
+            "ones_in_twos": int(C[1, 2]),
+            "sevens_elsewhere": int(C[7].sum() - C[7, 7]),
+            "errors": int(C.sum() - np.trace(C)),
+            "cluster_sizes": C.sum(axis=0)[:10].tolist(),
             "subheads": list(trainer.best_subheads())}
 
 
@@ -101,9 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps < 1 or args.every < 1 or args.steps % args.every:
         parser.error(f"--steps ({args.steps}) must be a positive multiple of --every ({args.every})")
 
+    for run in args.runs:  # before any data is loaded
+        if not (run / "result.json").exists():
+            raise SystemExit(f"{run} has no result.json: pass finished runs (train them on first)")
+
     from iic_tutorial.data import dev_indices, load_mnist
     from iic_tutorial.runs import atomic_write_text, provenance
     from iic_tutorial.training import IICTrainer, restore
+    from iic_tutorial.training.restarts import trained_folder
 
     (x_train, y_train), (x_test, y_test) = load_mnist()
     x = np.concatenate([x_train, x_test])
@@ -111,13 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     dev = dev_indices(len(x_train))
     runs = {}
     for run in args.runs:
-        if not (run / "result.json").exists():
-            raise SystemExit(f"{run} has no result.json: pass finished runs (train them on first)")
-        folder = checkpoint_folder(run)
-        recipe = restore(folder).config
+        folder = trained_folder(run)
         arms = []
         for alpha, alpha_over in args.alphas:
             state = restore(folder)  # every arm from the same checkpoint
+            if not arms:
+                recipe = state.config
             state.config = dataclasses.replace(state.config, alpha=alpha, alpha_over=alpha_over)
             trainer = IICTrainer(state.config, state=state)
             start = int(trainer.step.numpy())

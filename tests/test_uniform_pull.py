@@ -38,6 +38,6 @@ def test_steps_that_are_not_a_multiple_of_the_scoring_interval_are_refused(capsy
     assert "--steps (300) must be a positive multiple of --every (250)" in capsys.readouterr().err
 
 
-def test_a_run_that_has_not_finished_is_refused(tmp_path, mnist):
+def test_a_run_that_has_not_finished_is_refused(tmp_path):
     with pytest.raises(SystemExit, match=r"has no result.json: pass finished runs"):
         uniform_pull.main([str(tmp_path), "--steps", "10", "--every", "10", "--out", str(tmp_path / "o.json")])
