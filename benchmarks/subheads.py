@@ -12,8 +12,8 @@ with restarts is read from the candidate that trained on.
 Writes ``iic_tutorial/pretrained/subheads.json``, the one copy (package data the book reads),
 or ``--out``: the runs of ``long_band`` with five sub-heads are
 ``iic_tutorial/pretrained/subheads_long_band.json``, their fp32 seeds
-``subheads_long_band_fp32.json``, their held-out runs ``subheads_heldout_long_band.json``
-(``iic.pretrained.BENCHMARKS``).
+``subheads_long_band_fp32.json``, their held-out runs ``subheads_heldout_long_band.json``,
+the runs of ``long_band_late`` ``subheads_long_band_late.json`` (``iic.pretrained.BENCHMARKS``).
 """
 
 from __future__ import annotations

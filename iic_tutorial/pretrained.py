@@ -211,7 +211,8 @@ def subheads() -> dict:
     lowest-loss sub-head, the label-free choice), ``best`` (the most accurate)
     and ``steps``. ``benchmark("subheads_long_band")`` holds the same for the
     seeds of ``long_band`` with five sub-heads (experiment ``long_band_sub5``),
-    ``benchmark("subheads_long_band_fp32")`` for its fp32 seeds (``long_band_sub5_fp32``).
+    ``benchmark("subheads_long_band_fp32")`` for its fp32 seeds (``long_band_sub5_fp32``),
+    ``benchmark("subheads_long_band_late")`` for the seeds of ``long_band_late``.
     """
     return benchmark("subheads")
 
@@ -229,6 +230,8 @@ BENCHMARKS: dict[str, str] = {
     "subheads_long_band_fp32": "benchmarks/subheads.py --out iic_tutorial/pretrained/subheads_long_band_fp32.json",
     "subheads_heldout_long_band": "benchmarks/subheads.py "
                                   "--out iic_tutorial/pretrained/subheads_heldout_long_band.json",
+    "subheads_long_band_late": "benchmarks/subheads.py "
+                               "--out iic_tutorial/pretrained/subheads_long_band_late.json",
     "head_restarts": "benchmarks/head_restarts.py",
     "early_loss": "benchmarks/early_loss.py",
     "uniform_pull": "benchmarks/uniform_pull.py",
