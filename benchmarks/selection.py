@@ -13,7 +13,10 @@ or more, which are the hard ones), its Spearman correlation with the
 accuracy, and within each experiment of several seeds (the ``experiment`` its result
 records) how often it picks that experiment's best seed. Writes ``iic_tutorial/pretrained/selection.json``, the one
 copy (package data the book reads, ``iic_tutorial.pretrained.selection()``); scores of a
-candidate already in that file (same name, steps and date) are reused.
+candidate already in that file (same name, steps and date) are reused, and the candidates
+it holds whose run folders are no longer at hand stay in it (their scores were taken on
+the same images and views), so the judgement grows with every run ever scored. Each
+candidate scored records the revision that scored it (``scored_revision``).
 """
 
 from __future__ import annotations
@@ -47,28 +50,29 @@ def main(argv: list[str] | None = None) -> int:
     unlabelled = as_images(x_train[:IMAGES])
     images = f"the first {IMAGES} training images (no labels)"
     previous = json.loads(OUT.read_text()) if OUT.exists() else {}
-    old = previous["candidates"] if previous.get("images") == images else {}
+    old = {name: c for name, c in previous.get("candidates", {}).items()  # the same measurement
+           if previous.get("images") == images and set(c.get("scores", {})) == set(SCORES)}
     candidates: dict[str, dict] = {}
+    where = provenance("python benchmarks/selection.py " + " ".join(map(str, args.runs)))
 
     def add(name: str, load_model, about: dict) -> None:
         cached = old.get(name, {})
-        if all(cached.get(k) == about.get(k) for k in ("steps", "date")) and \
-                set(cached.get("scores", {})) == set(SCORES):
+        if cached and all(cached.get(k) == about.get(k) for k in ("steps", "date")):
             candidates[name] = cached
         else:
             model = load_model()
             candidates[name] = {**about, "scores": label_free_scores(model, unlabelled),
-                                "test_accuracy": evaluate(model, x_test, y_test)["acc"]}
+                                "test_accuracy": evaluate(model, x_test, y_test)["acc"],
+                                "scored_revision": where["revision"]}
         c = candidates[name]
         print(f"{name}: test {100 * c['test_accuracy']:.2f} %  " +
               "  ".join(f"{k} {v:.4f}" for k, v in c["scores"].items()), flush=True)
         write()  # after every candidate: an interrupted run keeps what it measured
 
-    def write(final: bool = False) -> dict:
-        pool = candidates if final else {**old, **candidates}  # (before the end: the cache too)
-        result = {**provenance("python benchmarks/selection.py " + " ".join(map(str, args.runs))),
-                  "images": images, "margin": MARGIN, "scores": SCORES, "candidates": pool,
-                  "judged": {s: judge(pool, s) for s in SCORES}}
+    def write() -> dict:
+        pool = {**old, **candidates}  # scored before and not at hand: kept
+        result = {**where, "images": images, "margin": MARGIN, "scores": SCORES,
+                  "candidates": pool, "judged": {s: judge(pool, s) for s in SCORES}}
         atomic_write_text(OUT, json.dumps(result, indent=1) + "\n")
         return result
 
@@ -77,14 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         add(run.name, lambda: IICTrainer.restore(trained_folder(run)).export_model(),
             {"steps": result["steps"], "date": result["date"], "command": result["command"],
              "experiment": identity({**result, "name": run.name})[0]})
-    at_hand = {run.name for run in runs}
-    for name in PRETRAINED:  # a shipped model whose run folder is at hand is scored as that run
+    for name in PRETRAINED:  # a shipped model whose run was scored (at hand or before) counts once
         info = pretrained_info(name)
-        if info["run"] not in at_hand:
+        if info["run"] not in {**old, **candidates}:
             add(f"shipped:{info['run']}", lambda: load_pretrained(name),
                 {"steps": info["steps"], "date": info["date"], "command": info["command"]})
 
-    print(table(write(final=True)))
+    print(table(write()))
     return 0
 
 

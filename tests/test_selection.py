@@ -124,6 +124,44 @@ def test_ship_model_chooses_by_the_criterion_and_a_dry_run_writes_nothing(tmp_pa
     assert {p.name: p.stat().st_mtime_ns for p in _folder().iterdir()} == shipped
 
 
+@pytest.mark.slow
+def test_selection_keeps_the_models_scored_before_and_scores_each_model_once(tmp_path, monkeypatch,
+                                                                           digits):
+    import dataclasses
+
+    from iic_tutorial import selection
+    from iic_tutorial.pretrained import PRETRAINED, pretrained_info
+    from iic_tutorial.training import IICTrainer, TrainConfig
+
+    bench = load_benchmark("selection")
+    monkeypatch.setattr(selection, "IMAGES", 300)  # a quick score: 300 unlabelled images
+    monkeypatch.setattr(bench, "OUT", tmp_path / "selection.json")
+    run = tmp_path / "runs" / "tiny_s0"  # the one run at hand: one step from scratch
+    trainer = IICTrainer(dataclasses.replace(TrainConfig.fast(seed=0), batch_size=100,
+                                             precision="fp32"))
+    trainer.fit(digits[0][:500], num_steps=1, progress=False, verbose=False)
+    trainer.save(run)
+    (run / "result.json").write_text(json.dumps({"steps": 1, "date": "now", "command": "tiny"}))
+    # scored before, folders gone: a run, and the runs of the shipped models
+    before = {"steps": 4000, "date": "then", "command": "an older run", "test_accuracy": 0.99,
+              "scores": {s: 1.0 + i for i, s in enumerate(SCORES)}}
+    gone = {"gone_s0": before, **{pretrained_info(n)["run"]: {**before, "steps": pretrained_info(
+        n)["steps"], "date": pretrained_info(n)["date"]} for n in PRETRAINED}}
+    (tmp_path / "selection.json").write_text(json.dumps(
+        {"images": "the first 300 training images (no labels)", "candidates": gone}))
+
+    assert bench.main([str(run)]) == 0
+    result = json.loads((tmp_path / "selection.json").read_text())
+    assert set(result["candidates"]) == {*gone, "tiny_s0"}  # no shipped model scored twice
+    assert all(result["candidates"][n] == c for n, c in gone.items())  # kept as they were
+    tiny = result["candidates"]["tiny_s0"]
+    assert tiny["scored_revision"] == result["revision"] and set(tiny["scores"]) == set(SCORES)
+    assert tiny["scores"]["mi_fast"] < 0.5  # one step from scratch: near-uniform outputs
+    assert result["judged"]["mi_fast"]["pick"] != "tiny_s0"
+    assert result["judged"]["mi_fast"] == json.loads(json.dumps(
+        judge(result["candidates"], "mi_fast")))
+
+
 @pytest.mark.parametrize("name", [n for n in BENCHMARKS if n.startswith("subheads")])
 def test_the_committed_subhead_results_choose_the_lowest_loss(name):
     from iic_tutorial.pretrained import benchmark, experiment_results
