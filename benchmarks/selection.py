@@ -15,7 +15,8 @@ records) how often it picks that experiment's best seed. Writes ``iic_tutorial/p
 copy (package data the book reads, ``iic_tutorial.pretrained.selection()``); scores of a
 candidate already in that file (same name, steps and date) are reused, and the candidates
 it holds whose run folders are no longer at hand stay in it (their scores were taken on
-the same images and views), so the judgement grows with every run ever scored. Each
+the same images and views; a change of those, or of the scores, starts the file afresh),
+so the judgement grows with every run ever scored. Each
 candidate scored records the revision that scored it (``scored_revision``).
 """
 

@@ -145,8 +145,9 @@ def test_selection_keeps_the_models_scored_before_and_scores_each_model_once(tmp
     # scored before, folders gone: a run, and the runs of the shipped models
     before = {"steps": 4000, "date": "then", "command": "an older run", "test_accuracy": 0.99,
               "scores": {s: 1.0 + i for i, s in enumerate(SCORES)}}
-    gone = {"gone_s0": before, **{pretrained_info(n)["run"]: {**before, "steps": pretrained_info(
-        n)["steps"], "date": pretrained_info(n)["date"]} for n in PRETRAINED}}
+    shipped_runs = {info["run"]: {**before, "steps": info["steps"], "date": info["date"]}
+                    for info in map(pretrained_info, PRETRAINED)}
+    gone = {"gone_s0": before, **shipped_runs}
     (tmp_path / "selection.json").write_text(json.dumps(
         {"images": "the first 300 training images (no labels)", "candidates": gone}))
 
