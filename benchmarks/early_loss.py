@@ -47,15 +47,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="the JSON to write (default: the package's, which the book reads)")
     args = parser.parse_args(argv)
 
-    from iic_tutorial.runs import atomic_write_text, provenance
+    from iic_tutorial.runs import atomic_write_text, finished_result, provenance
     from iic_tutorial.training.restarts import WINDOW, candidate_folder
 
     entries = {}
     for run in args.runs:
-        result_file = run / "result.json"
-        if not result_file.exists():
-            raise SystemExit(f"{run} has no result.json: pass finished runs (train them on first)")
-        result = json.loads(result_file.read_text())
+        result = finished_result(run)
         identity = {"experiment": result.get("experiment"), "seed": result.get("seed"),
                     "run_steps": result["steps"]}
         choice = result.get("restarts")

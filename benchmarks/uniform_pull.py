@@ -90,9 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps < 1 or args.every < 1 or args.steps % args.every:
         parser.error(f"--steps ({args.steps}) must be a positive multiple of --every ({args.every})")
 
+    from iic_tutorial.runs import finished_result
+
     for run in args.runs:  # before any data is loaded
-        if not (run / "result.json").exists():
-            raise SystemExit(f"{run} has no result.json: pass finished runs (train them on first)")
+        finished_result(run)
 
     from iic_tutorial.data import dev_indices, load_mnist
     from iic_tutorial.runs import atomic_write_text, provenance

@@ -1,16 +1,29 @@
 """Writing result and weights files so that a process killed at any moment leaves the
-previous complete file or the new complete one, never half of one; and the one function
-that rewrites a generated block between markers of a page.
+previous complete file or the new complete one, never half of one; the one function
+that rewrites a generated block between markers of a page; and reading a finished run's
+result.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from ..files import atomic_save_weights, atomic_write_text  # the writes training uses too
 
-__all__ = ["atomic_write_text", "atomic_save_weights", "replace_between_markers"]
+__all__ = ["atomic_write_text", "atomic_save_weights", "replace_between_markers", "finished_result"]
+
+
+def finished_result(run: str | os.PathLike) -> dict:
+    """The result of a finished run folder (``python -m iic_tutorial train --out run``): its
+    ``result.json``, which a run writes at its end. SystemExit naming the folder when there is
+    none (the run has not finished), for the scripts that read finished runs.
+    """
+    path = Path(run) / "result.json"
+    if not path.exists():
+        raise SystemExit(f"{run} has no result.json: pass finished runs (train them on first)")
+    return json.loads(path.read_text())
 
 
 def replace_between_markers(path: str | os.PathLike, name: str, block: str) -> bool:
