@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from iic_tutorial import _import_tensorflow_quietly
-from iic_tutorial.runs import (THRESHOLDS, atomic_write_text, bottom_line, mean_std, replace_between_markers,
-                              run_cores, run_machine, run_processor, scoreboard, time_to_accuracy,
-                              where_it_runs)
+from iic_tutorial.runs import (THRESHOLDS, atomic_write_text, bottom_line, finished_result, mean_std,
+                               replace_between_markers, run_cores, run_machine, run_processor, scoreboard,
+                               time_to_accuracy, where_it_runs)
 
 _import_tensorflow_quietly()  # TrainConfig.describe imports it: without its start-up notices
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,10 +44,7 @@ RESULTS_PAGE = ROOT / "book" / "results.md"
 def collect(run: Path) -> Path:
     """Publish a finished run: its result.json (+ time-to-accuracy, P and the confusion at each
     evaluation) to ``RUNS/NAME.json``, its curve to ``CURVES/NAME.png``; returns the result's path."""
-    if not (run / "result.json").is_file():
-        raise SystemExit(f"{run} holds no result.json: is the run finished? (python benchmarks/run.py "
-                         "trains and writes it)")
-    result = json.loads((run / "result.json").read_text())
+    result = finished_result(run)
     result["name"] = run.name
     result["time_to_accuracy_s"] = {f"{t:g}": time_to_accuracy(result["curve"], t) for t in THRESHOLDS}
     result["best_test_accuracy"] = max(p["acc"] for p in result["curve"])

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from iic_tutorial.data import as_images, load_mnist
     from iic_tutorial.experiments import identity
     from iic_tutorial.pretrained import PRETRAINED, load_pretrained, pretrained_info
-    from iic_tutorial.runs import atomic_write_text, provenance
+    from iic_tutorial.runs import atomic_write_text, finished_result, provenance
     from iic_tutorial.selection import IMAGES, MARGIN, SCORES, judge, label_free_scores, table
     from iic_tutorial.training import IICTrainer, evaluate
     from iic_tutorial.training.restarts import trained_folder  # a run with restarts: its chosen candidate
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         return result
 
     for run in runs:
-        result = json.loads((run / "result.json").read_text())
+        result = finished_result(run)
         add(run.name, lambda: IICTrainer.restore(trained_folder(run)).export_model(),
             {"steps": result["steps"], "date": result["date"], "command": result["command"],
              "experiment": identity({**result, "name": run.name})[0]})

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from iic_tutorial.runs import atomic_save_weights, atomic_write_text
+from iic_tutorial.runs import atomic_save_weights, atomic_write_text, finished_result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
     trainer, test = trainers[best], tests[best]
     model = trainer.export_model()
-    result = json.loads((best / "result.json").read_text())
+    result = finished_result(best)
     subset = evaluate(model, x_test[:2000], y_test[:2000], bn="inference")
     all70k = evaluate(model, np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test]))
     files = model_files(args.name)

@@ -279,3 +279,10 @@ def test_cores_column_names_the_processor_where_the_run_recorded_it(collect):
               "AMD EPYC (family 26, model 2; bf16: AVX512-BF16)")
     assert collect._cores({"hardware": pinned}) == "1 of 2 cores, AMD EPYC"
     assert collect._cores({"hardware": "1 GPU(s): /physical_device:GPU:0"}) == "1 GPU(s): /physical_device:GPU:0"
+
+
+def test_collect_refuses_a_run_that_has_not_finished(collect, tmp_path):
+    run = tmp_path / "long_band_s9"
+    (run / "candidate_seed27").mkdir(parents=True)  # a checkpoint, no result.json yet
+    with pytest.raises(SystemExit, match=r"long_band_s9 has no result.json: pass finished runs"):
+        collect.collect(run)
