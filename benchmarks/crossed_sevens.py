@@ -48,15 +48,17 @@ def entry(run: Path, result: dict) -> dict:
     from iic_tutorial.training.restarts import trained_folder
 
     history = json.loads((trained_folder(run) / "state.json").read_text())["history"]
-    evals = [(e["step"], *sevens_elsewhere(e["confusion"])) for e in history["evals"]
+    evals = [(e["step"], *sevens_elsewhere(e["confusion"]), e["acc"]) for e in history["evals"]
              if e.get("confusion") is not None]
     if not evals:
         raise SystemExit(f"{run}: no evaluation with a confusion matrix in its history "
                          "(trained with --eval-every 0?): nothing to count")
+    config = result["config"]
     return {"experiment": result.get("experiment"), "seed": result.get("seed"),
+            "band": config["view"]["band_p"], "subheads": config["num_subheads"],
             "precision": result.get("precision"), "trained_on": result.get("trained_on"),
             "steps": result["steps"], "test_accuracy": result["test_accuracy"],
-            "evals": [{"step": s, "sevens": n, "digit": d} for s, n, d in evals],
+            "evals": [{"step": s, "sevens": n, "digit": d, "test_accuracy": a} for s, n, d, a in evals],
             "holds_at_end": evals[-1][1] > GROUP}
 
 

@@ -27,9 +27,9 @@ from .probe import (BF16_FLAGS, cpu_flags, cpu_name, git_revision, gpu_names, ha
 from .schema import THRESHOLDS, curve_fields, result_fields, training_result
 from .scoreboard import (BOTTOM_LINE_HELDOUT, BOTTOM_LINE_RECIPES, BOTTOM_LINE_ROWS, HEADLINE, IDEAS,
                          PROTOCOLS, REPORTED, bottom_line, scoreboard)
-from .tables import (MACHINE_FIELDS, distributed_table, gradients_table, levers_table, mean_std, run_cores,
-                     run_machine, run_processor,
-                     speed_table, time_table, uniform_pull_table, where_it_runs)
+from .tables import (MACHINE_FIELDS, crossed_sevens_table, distributed_table, gradients_table, levers_table,
+                     mean_std, run_cores, run_machine, run_processor, speed_table, time_table,
+                     uniform_pull_table, where_it_runs)
 
 __all__ = ["provenance", "hardware", "software", "machine", "gpu_names", "cpu_name", "git_revision",
            "threads", "cpu_flags", "BF16_FLAGS", "atomic_write_text", "atomic_save_weights",
@@ -38,5 +38,6 @@ __all__ = ["provenance", "hardware", "software", "machine", "gpu_names", "cpu_na
            "time_to_accuracy", "median_time_to_accuracy", "time_table", "same_trajectory", "at_step",
            "until", "first_step", "run_machine", "MACHINE_FIELDS", "run_processor", "run_cores",
            "where_it_runs", "distributed_table", "speed_table", "levers_table", "gradients_table",
-           "uniform_pull_table", "mean_std", "scoreboard", "HEADLINE", "IDEAS", "REPORTED", "bottom_line",
+           "uniform_pull_table", "crossed_sevens_table", "mean_std", "scoreboard", "HEADLINE", "IDEAS",
+           "REPORTED", "bottom_line",
            "BOTTOM_LINE_RECIPES", "BOTTOM_LINE_HELDOUT", "BOTTOM_LINE_ROWS", "PROTOCOLS"]
