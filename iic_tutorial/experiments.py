@@ -240,10 +240,10 @@ EXPERIMENTS: dict[str, Experiment] = {
     # (benchmarks/subheads.py): more sub-heads are more chances, at the cost of a few heads
     "long_band_late_sub15": Experiment("long_band_late", "fifteen sub-heads per head instead of "
                                        "five", {**_LB, "subheads": 15}, seeds=(11, 0, 1, 2)),
-    # without the band every run kept the crossed sevens together (long, long_sub5, erase, ...);
-    # the band in half of the views broke the group up in about two runs of three. The group is
-    # settled by step ~2000 (benchmarks/crossed_sevens.py): does a band in every view break it
-    # up in every run? A probe of the first 2000 steps on fresh seeds, before any long run
+    # without the band every run lost its crossed sevens to another digit's cluster (long,
+    # long_sub5, erase, ...); with the band in half of the views about one run in three did, and
+    # it is settled by step ~2000 (benchmarks/crossed_sevens.py): does a band in every view keep
+    # them in every run? A probe of the first 2000 steps on fresh seeds, before any long run
     "band1_probe": Experiment("long_band_late", "the band in every view instead of half, the "
                               "first 2000 steps", {**_LB, "band": 1.0, "steps": 2000},
                               seeds=tuple(range(20, 30))),

@@ -1,4 +1,4 @@
-"""benchmarks/crossed_sevens.py and its table: the test sevens held in another digit's cluster."""
+"""benchmarks/crossed_sevens.py and its table: the test sevens in another digit's cluster."""
 
 import json
 
@@ -53,7 +53,7 @@ def test_a_runs_history_gives_the_sevens_at_every_evaluation_and_the_table_count
     assert crossed_sevens.main([*map(str, runs), "--out", str(out)]) == 0
     result = json.loads(out.read_text())
     assert [e["sevens"] for e in result["runs"]["probe_s2"]["evals"]] == [95, 90]
-    assert result["runs"]["long_s1"]["holds_at_end"] and not result["runs"]["probe_s1"]["holds_at_end"]
+    assert result["runs"]["long_s1"]["lost_at_end"] and not result["runs"]["probe_s1"]["lost_at_end"]
     assert result["command"].startswith("python benchmarks/crossed_sevens.py ")
     rows = crossed_sevens_table(result).splitlines()[2:]
     assert rows[0].startswith("| 0.5 | all | bf16 | 0 of 1 | 0 of 1 | 1 of 1 | 98.0 % | long_s1 |")

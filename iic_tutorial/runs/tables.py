@@ -89,7 +89,7 @@ def crossed_sevens_table(result: dict, steps: tuple[int, ...] = (1000, 2000)) ->
     """The Markdown table of a ``benchmarks/crossed_sevens.py`` result (chapter 11 shows it).
 
     One row per arm (the band's probability, the images trained on, the precision):
-    how many of its runs held the crossed sevens together (more than ``result["group"]``
+    how many of its runs had lost their crossed sevens (more than ``result["group"]``
     test sevens in one other digit's cluster) at each of ``steps`` and at their last
     evaluation, out of the runs that got that far, and their mean ± std test accuracy at
     the last of ``steps``, then the runs by name.
@@ -99,21 +99,21 @@ def crossed_sevens_table(result: dict, steps: tuple[int, ...] = (1000, 2000)) ->
         images = run["trained_on"].split(" (")[0]  # "all" or "train" (--train-on)
         arms.setdefault((run["band"], images, run["precision"]), []).append({**run, "name": name})
     last = steps[-1]
-    lines = ["| band | trained on | precision | " + " | ".join(f"held at step {s}" for s in steps)
-             + f" | held at the end | test at step {last} | runs |",
+    lines = ["| band | trained on | precision | " + " | ".join(f"lost at step {s}" for s in steps)
+             + f" | lost at the end | test at step {last} | runs |",
              "|---|---|---|" + "---|" * (len(steps) + 3)]
 
     def at(run: dict, step: int) -> dict | None:
         return next((e for e in run["evals"] if e["step"] == step), None)
 
-    def held(runs: list[dict], pick) -> str:
+    def lost(runs: list[dict], pick) -> str:
         evals = [pick(r) for r in runs]
         evals = [e for e in evals if e is not None]
         return f"{sum(e['sevens'] > result['group'] for e in evals)} of {len(evals)}"
 
     for (band, images, precision), runs in sorted(arms.items(), key=lambda a: (a[0][1] != "all", *a[0])):
-        cells = [held(runs, lambda r, s=s: at(r, s)) for s in steps]
-        cells.append(held(runs, lambda r: r["evals"][-1]))
+        cells = [lost(runs, lambda r, s=s: at(r, s)) for s in steps]
+        cells.append(lost(runs, lambda r: r["evals"][-1]))
         accuracy = [at(r, last)["test_accuracy"] for r in runs if at(r, last) is not None]
         cells.append(mean_std(accuracy) if accuracy else "—")
         names = ", ".join(r["name"] for r in runs)
