@@ -12,30 +12,34 @@ from iic_tutorial.runs import crossed_sevens_table
 crossed_sevens = load_benchmark("crossed_sevens")
 
 
-def labels_with_a_group(group: int, into: int, seed: int = 0):
+def labels_with_a_group(group: int, into: int, seed: int = 0, fours_in_nines: int = 0):
     """Ten digits of 100 images each, every one in its own cluster but ``group`` sevens in
-    ``into``'s; the clusters' ids shuffled, as a network numbers them."""
+    ``into``'s (and ``fours_in_nines`` fours in the nines'); the clusters' ids shuffled, as a
+    network numbers them."""
     y = np.repeat(np.arange(10), 100)
     z = y.copy()
     z[np.flatnonzero(y == 7)[:group]] = into
+    z[np.flatnonzero(y == 4)[:fours_in_nines]] = 9
     names = np.random.default_rng(seed).permutation(10)
     return y, names[z]
 
 
-@pytest.mark.parametrize("group, into", [(90, 2), (90, 9), (5, 2), (0, 4)])
-def test_the_sevens_elsewhere_are_counted_in_the_matched_confusion_matrix(group, into):
-    y, z = labels_with_a_group(group, into)
-    count, digit = crossed_sevens.sevens_elsewhere(confusion_matrix(y, z).tolist())
+@pytest.mark.parametrize("group, into, fours", [(90, 2, 0), (90, 9, 30), (5, 2, 0), (0, 4, 85)])
+def test_the_sevens_elsewhere_and_the_other_digits_mistakes_are_counted_apart(group, into, fours):
+    y, z = labels_with_a_group(group, into, fours_in_nines=fours)
+    C = confusion_matrix(y, z).tolist()
+    count, digit = crossed_sevens.sevens_elsewhere(C)
     assert count == group
     if group:
         assert digit == into
+    assert crossed_sevens.other_mistake(C) == fours
 
 
-def fake_run(folder, evals, band=0.5, trained_on="all (70000 images)", steps=2000):
+def fake_run(folder, evals, band=0.5, trained_on="all (70000 images)", steps=2000, fours=0):
     """A finished run's folder as ``train --out`` leaves it: state.json's evaluations, result.json."""
     folder.mkdir()
     history = {"evals": [{"step": s, "acc": a, "confusion": confusion_matrix(
-        *labels_with_a_group(n, 2, seed=s)).tolist()} for s, n, a in evals]}
+        *labels_with_a_group(n, 2, seed=s, fours_in_nines=fours)).tolist()} for s, n, a in evals]}
     (folder / "state.json").write_text(json.dumps({"history": history}))
     result = {"experiment": folder.name.rsplit("_s", 1)[0], "seed": 1, "precision": "bf16",
               "trained_on": trained_on, "steps": steps, "test_accuracy": evals[-1][2],
@@ -47,17 +51,20 @@ def fake_run(folder, evals, band=0.5, trained_on="all (70000 images)", steps=200
 def test_a_runs_history_gives_the_sevens_at_every_evaluation_and_the_table_counts_runs(tmp_path):
     runs = [fake_run(tmp_path / "probe_s1", [(1000, 95, 0.96), (2000, 3, 0.98)], band=1.0),
             fake_run(tmp_path / "probe_s2", [(1000, 95, 0.95), (2000, 90, 0.97)], band=1.0),
+            fake_run(tmp_path / "probe_s3", [(1000, 95, 0.6), (2000, 90, 0.7)], band=1.0, fours=95),
             fake_run(tmp_path / "long_s1", [(1000, 2, 0.96), (2000, 1, 0.98), (8000, 85, 0.979)],
                      steps=8000)]
     out = tmp_path / "crossed_sevens.json"
     assert crossed_sevens.main([*map(str, runs), "--out", str(out)]) == 0
     result = json.loads(out.read_text())
     assert [e["sevens"] for e in result["runs"]["probe_s2"]["evals"]] == [95, 90]
-    assert result["runs"]["long_s1"]["lost_at_end"] and not result["runs"]["probe_s1"]["lost_at_end"]
+    assert [e["other"] for e in result["runs"]["probe_s3"]["evals"]] == [95, 95]
     assert result["command"].startswith("python benchmarks/crossed_sevens.py ")
     rows = crossed_sevens_table(result).splitlines()[2:]
     assert rows[0].startswith("| 0.5 | all | bf16 | 0 of 1 | 0 of 1 | 1 of 1 | 98.0 % | long_s1 |")
-    assert rows[1].startswith("| 1 | all | bf16 | 2 of 2 | 1 of 2 | 1 of 2 | 97.50 ± 0.71 % |")
+    # probe_s3 mixed its fours and nines: counted apart, not as lost sevens
+    assert rows[1].startswith("| 1 | all | bf16 | 2 of 3 (1 mixed) | 1 of 3 (1 mixed) | 1 of 3 (1 mixed) "
+                              "| 88.33 ± 15.89 % |")
 
 
 def test_an_unfinished_run_or_one_without_evaluations_is_refused(tmp_path):

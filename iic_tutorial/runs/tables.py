@@ -88,11 +88,13 @@ def uniform_pull_table(result: dict) -> str:
 def crossed_sevens_table(result: dict, steps: tuple[int, ...] = (1000, 2000)) -> str:
     """The Markdown table of a ``benchmarks/crossed_sevens.py`` result (chapter 11 shows it).
 
-    One row per arm (the band's probability, the images trained on, the precision):
-    how many of its runs had lost their crossed sevens (more than ``result["group"]``
-    test sevens in one other digit's cluster) at each of ``steps`` and at their last
-    evaluation, out of the runs that got that far, and their mean ± std test accuracy at
-    the last of ``steps``, then the runs by name.
+    One row per arm (the band's probability, the images trained on, the precision): at
+    each of ``steps`` and at their last evaluation, how many of its runs that got that far
+    had lost their crossed sevens (more than ``result["group"]`` test sevens in one other
+    digit's cluster, and no other digit's mistake that large), and, in brackets, how many
+    had mixed other digits (another digit's mistake above that: early in training, or a
+    trunk that went wrong); then their mean ± std test accuracy at the last of ``steps``
+    and the runs by name.
     """
     arms: dict[tuple, list[dict]] = {}
     for name, run in result["runs"].items():
@@ -107,9 +109,10 @@ def crossed_sevens_table(result: dict, steps: tuple[int, ...] = (1000, 2000)) ->
         return next((e for e in run["evals"] if e["step"] == step), None)
 
     def lost(runs: list[dict], pick) -> str:
-        evals = [pick(r) for r in runs]
-        evals = [e for e in evals if e is not None]
-        return f"{sum(e['sevens'] > result['group'] for e in evals)} of {len(evals)}"
+        evals = [e for e in map(pick, runs) if e is not None]
+        mixed = sum(e["other"] > result["group"] for e in evals)
+        sevens = sum(e["sevens"] > result["group"] >= e["other"] for e in evals)
+        return f"{sevens} of {len(evals)}" + (f" ({mixed} mixed)" if mixed else "")
 
     for (band, images, precision), runs in sorted(arms.items(), key=lambda a: (a[0][1] != "all", *a[0])):
         cells = [lost(runs, lambda r, s=s: at(r, s)) for s in steps]
