@@ -127,7 +127,7 @@ def _over_seeds(runs: list[dict], key: str) -> str:
     parts = []
     for precision, rs in by.items():
         v = [r[key] for r in rs]
-        text = f"{mean_std(v)} ({len(v)} seeds, {_span(v)})" if len(v) > 1 else mean_std(v, 2)
+        text = f"{mean_std(v)} ({len(v)} seeds, {_span(v)})" if len(v) > 1 else f"{mean_std(v, 2)} (1 seed)"
         parts.append(f"{precision}: {text}" if len(by) > 1 else text)
     return "; ".join(parts)
 
