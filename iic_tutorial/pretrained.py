@@ -234,6 +234,7 @@ BENCHMARKS: dict[str, str] = {
                                "--out iic_tutorial/pretrained/subheads_long_band_late.json",
     "head_restarts": "benchmarks/head_restarts.py",
     "early_loss": "benchmarks/early_loss.py",
+    "crossed_sevens": "benchmarks/crossed_sevens.py",
     "uniform_pull": "benchmarks/uniform_pull.py",
     "fp32_levers": "benchmarks/fp32_levers.py",
     "fp32_levers_avx512": "benchmarks/fp32_levers.py --isa AVX512_CORE "

@@ -142,3 +142,22 @@ def test_uniform_pull_starts_from_the_networks_the_collected_runs_scored():
         for arm in entry["arms"]:
             steps = [r["step"] - start["step"] for r in arm["scores"]]
             assert steps == list(range(pull["every"], pull["steps"] + 1, pull["every"]))
+
+
+def test_crossed_sevens_are_read_from_the_collected_runs_evaluations():
+    """benchmarks/crossed_sevens.py: every entry is a collected run of its experiment and band,
+    and its last evaluation is the run's collected end (steps, test accuracy, the test sevens
+    in another digit's cluster of its final confusion matrix)."""
+    crossed = iic.pretrained.benchmark("crossed_sevens")
+    results = {r["name"]: r for r in iic.pretrained.experiment_results()}
+    assert crossed["group"] == 80
+    for name, e in crossed["runs"].items():
+        r = results[name]
+        assert (e["experiment"], e["seed"], e["steps"]) == (r["experiment"], r["seed"], r["steps"]), name
+        assert e["band"] == r["config"]["view"]["band_p"], name
+        last = e["evals"][-1]
+        assert last["step"] == r["steps"] and last["test_accuracy"] == e["test_accuracy"] == r["test_accuracy"]
+        sevens = [n for c, n in enumerate(r["final_confusion"][7]) if c != 7]
+        assert last["sevens"] == max(sevens), name
+        steps = [x["step"] for x in e["evals"]]
+        assert steps == sorted(set(steps)), name
