@@ -7,13 +7,14 @@ A network can put them, as one group, in the cluster of another digit, 2 or 9: t
 *loses its crossed sevens* and ends near 97.8 % instead of 99.2 %. For each finished run
 folder this reads the evaluations of its history (``state.json``; no network is loaded:
 the 10-cluster head in use at each evaluation, on the 10k test images, whose labels only
-score) and writes, at every evaluation, the most test sevens in one cluster other than the sevens'
-own (the matched confusion matrix, :func:`iic_tutorial.metrics.confusion_matrix`: row 7,
-off its diagonal) and that cluster's digit, beside the largest mistake of any other digit.
-A run has lost them at a step when that count is above :data:`GROUP` (the counts are
-bimodal: below ~20 or above ~110 from step ~1500 on) and no other digit has a mistake
-that large; with one, its trunk has *mixed digits* (several digits share clusters, the
-run far below 97 %), which is another failure. A run with restarts is read from the candidate that trained on.
+score) and writes, at every evaluation, the most test sevens in one cluster other than
+the sevens' own (the matched confusion matrix,
+:func:`iic_tutorial.metrics.confusion_matrix`: row 7, off its diagonal) and that
+cluster's digit, beside the largest mistake of any other digit. A run has lost them at a
+step when that count is above :data:`GROUP` and no other digit has a mistake that large
+(in such runs the counts are bimodal: below ~20 or above ~110 from step ~1500 on); with
+one, the run has *mixed other digits* (early in training, or a trunk that went wrong, far
+below 97 %). A run with restarts is read from the candidate that trained on.
 Writes ``iic_tutorial/pretrained/crossed_sevens.json``, the one copy (package data the
 book reads, ``iic.pretrained.benchmark("crossed_sevens")``), or ``--out``.
 """
