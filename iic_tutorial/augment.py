@@ -233,21 +233,27 @@ def erase(x: tf.Tensor, size: float = 12.0, p: float = 1.0, seed: Seed = 0) -> t
     return _black_out(x, size, p, seed, whole_rows=False)
 
 
-def hide_band(x: tf.Tensor, height: float = 6.0, p: float = 1.0, seed: Seed = 0) -> tf.Tensor:
+def hide_band(x: tf.Tensor, height: float = 6.0, p: float = 1.0, seed: Seed = 0,
+              rows: tuple[float, float] | None = None) -> tf.Tensor:
     """Black out one horizontal band, the whole width of the image, per image.
 
     With probability p an image gets its rows within h / 2 of a centre row set
-    to 0: h ~ U(height / 2, height) pixels, the centre uniform over [4, H - 4)
-    as in :func:`erase`. A band can hide a horizontal stroke whole (the bar
-    across a seven, the middle of an eight), where erasing's rectangle mostly
-    hides a part of one. height = 0 or p = 0 is the identity.
+    to 0: h ~ U(height / 2, height) pixels, the centre uniform over ``rows`` =
+    (low, high), in pixels from the top (None: [4, H - 4), as in :func:`erase`).
+    A band can hide a horizontal stroke whole (the bar across a seven, the
+    middle of an eight), where erasing's rectangle mostly hides a part of one;
+    ``rows`` aims it (a crossed seven's bar lies near rows 14-18 of MNIST's 28).
+    height = 0 or p = 0 is the identity.
     x: (batch, H, W, 1) floats in [0, 1]; returns the same shape and dtype.
     """
-    return _black_out(x, height, p, seed, whole_rows=True, name="height")
+    if rows is not None and not (len(rows) == 2 and 0 <= rows[0] <= rows[1]):
+        raise ValueError(f"rows is the (low, high) range of the band's centre, in pixels from the "
+                         f"top, with 0 <= low <= high; got {rows}")
+    return _black_out(x, height, p, seed, whole_rows=True, name="height", centre_rows=rows)
 
 
 def _black_out(x: tf.Tensor, size: float, p: float, seed: Seed, whole_rows: bool,
-               name: str = "size") -> tf.Tensor:
+               name: str = "size", centre_rows: tuple[float, float] | None = None) -> tf.Tensor:
     """erase (a rectangle) and hide_band (whole rows): sides ~ U(size / 2, size), centre in the digit."""
     _check_non_negative(name, size)
     _check_probability("p", p)
@@ -260,6 +266,8 @@ def _black_out(x: tf.Tensor, size: float, p: float, seed: Seed, whole_rows: bool
     half = tf.random.stateless_uniform([n, sides], s_size, size / 4, size / 2)
     lo = tf.constant([4.0, 4.0][:sides])
     hi = tf.cast(tf.stack([H, W][:sides]), tf.float32) - 4.0
+    if centre_rows is not None:  # a band's centre row, from its own range
+        lo, hi = tf.constant([float(centre_rows[0])]), tf.constant([float(centre_rows[1])])
     centre = lo + tf.random.stateless_uniform([n, sides], s_centre) * (hi - lo)
     rows = tf.cast(tf.range(H), tf.float32)[None, :] + 0.5  # pixel centres, (1, H)
     hole = (tf.abs(rows - centre[:, :1]) < half[:, :1])[:, :, None]  # (n, H, 1)
@@ -420,6 +428,10 @@ class AugmentConfig:
                          slider=(0.0, 1.0, 0.05, "band probability"))
     band_height: float = knob(6.0, "largest height of the black band, in pixels", "--band-height",
                               transform="band", slider=(0.0, 20.0, 1.0, "band height (pixels)"))
+    band_rows: tuple[float, float] = knob((4.0, 24.0), "rows the band's centre is drawn from (LOW "
+                                          "HIGH, pixels from the top of a 28-pixel image)",
+                                          "--band-rows", transform="band", valid=(0.0, 28.0),
+                                          slider=(1.0, 27.0, 1.0, "band centre (rows)"))
 
     def __post_init__(self) -> None:
         # Validate eagerly so a bad config fails where it is written.
@@ -462,8 +474,9 @@ class AugmentConfig:
 
     @transform(stream=7)
     def band(self, x: tf.Tensor, seed: Seed) -> tf.Tensor:
-        """:func:`hide_band` up to ``band_height`` rows high with probability ``band_p``."""
-        return hide_band(x, self.band_height, self.band_p, seed)
+        """:func:`hide_band` up to ``band_height`` rows high, centred in ``band_rows``, with
+        probability ``band_p``."""
+        return hide_band(x, self.band_height, self.band_p, seed, rows=self.band_rows)
 
     # --------------------------------------------------------- named views
     @classmethod

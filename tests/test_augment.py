@@ -317,3 +317,28 @@ def test_the_named_views_have_one_registry():
     assert TrainConfig.fast().view == VIEWS["fast"]() and TrainConfig.article().view == VIEWS["article"]()
     with pytest.raises(TypeError):
         VIEWS["sharp"] = AugmentConfig.none  # read-only: a new view is a new entry here
+
+
+def test_a_band_aimed_at_rows_centres_there_and_the_default_draws_as_before(x):
+    ones = tf.ones([200, 28, 28, 1])
+    y = hide_band(ones, height=6, p=1.0, seed=3, rows=(13, 19)).numpy()[..., 0]
+    centres = []
+    for img in y:
+        rows = np.nonzero((img == 0).all(axis=1))[0]
+        centres.append((rows.min() + rows.max() + 1) / 2)
+    assert 13 <= min(centres) and max(centres) <= 19 and max(centres) - min(centres) > 4
+    # the knob's default is the rows the band always used: the same draws, image for image
+    np.testing.assert_array_equal(hide_band(x, height=6, p=0.7, seed=3).numpy(),
+                                  hide_band(x, height=6, p=0.7, seed=3, rows=(4, 24)).numpy())
+    view = dataclasses.replace(AugmentConfig.fast(erase_p=0.5), band_p=0.5)
+    assert view.band_rows == (4.0, 24.0)
+    aimed = dataclasses.replace(view, band_rows=(13, 19))
+    assert not np.array_equal(compose(x, aimed, seed=2).numpy(), compose(x, view, seed=2).numpy())
+
+
+@pytest.mark.parametrize("rows, match", [((19, 13), "low <= high"), ((-1, 5), "0 <= low")])
+def test_band_rows_out_of_order_or_range_are_refused(rows, match):
+    with pytest.raises(ValueError, match=match):
+        hide_band(tf.ones([2, 28, 28, 1]), rows=rows)
+    with pytest.raises(ValueError, match="band_rows"):
+        AugmentConfig(band_rows=rows)
