@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     from sklearn.decomposition import PCA
 
     from iic_tutorial.data import load_mnist
-    from iic_tutorial.runs import atomic_write_text, provenance
+    from iic_tutorial.runs import atomic_write_text, benchmark_command, provenance
 
     (x_train, y_train), (x_test, y_test) = load_mnist()
     if args.fit == "all70k":  # test images last, so the test set is the final 10k rows
@@ -111,9 +111,8 @@ def main(argv: list[str] | None = None) -> int:
                                               "all_accuracy", "all_nmi")
                for stat, value in summary([r[m] for r in runs]).items()}})
 
-    command = "python benchmarks/baselines.py " + " ".join(sys.argv[1:] if argv is None else argv)
     result = {
-        **provenance(command.strip()),
+        **provenance(benchmark_command("baselines.py", argv)),
         "fit_on": FIT_ON[args.fit], "n_fit": len(x), "n_test": len(x_test),
         "k": 10, "n_init": args.n_init, "seeds": args.seeds,
         "pca_components": args.pca,

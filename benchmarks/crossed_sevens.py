@@ -82,15 +82,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="the JSON to write (default: the package's, which the book reads)")
     args = parser.parse_args(argv)
 
-    from iic_tutorial.runs import atomic_write_text, finished_result, provenance
+    from iic_tutorial.runs import atomic_write_text, benchmark_command, finished_result, provenance
 
     entries = {run.name: entry(run, finished_result(run)) for run in args.runs}
     for name, e in entries.items():
         marks = " ".join(f"{x['step']}:{x['sevens']}" for x in e["evals"] if x["step"] % 500 == 0)
         print(f"{name}: {100 * e['test_accuracy']:.2f} % test at step {e['steps']}; "
               f"sevens elsewhere {marks}")
-    words = sys.argv[1:] if argv is None else argv  # the command as given, --out too
-    out = {**provenance("python benchmarks/crossed_sevens.py " + " ".join(map(str, words))),
+    out = {**provenance(benchmark_command("crossed_sevens.py", argv)),
            "group": GROUP, "runs": entries}
     atomic_write_text(args.out, json.dumps(out, indent=1) + "\n")
     return 0

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the JSON to write (default: the package's, which the book reads)")
     args = parser.parse_args(argv)
 
-    from iic_tutorial.runs import atomic_write_text, finished_result, provenance
+    from iic_tutorial.runs import atomic_write_text, benchmark_command, finished_result, provenance
     from iic_tutorial.training.restarts import WINDOW, candidate_folder
 
     entries = {}
@@ -69,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         acc = e["last_eval"]["test_accuracy"]
         print(f"{name}: loss {losses}; at step {e['last_eval']['step']} "
               f"{'—' if acc is None else f'{100 * acc:.2f} %'} test")
-    words = sys.argv[1:] if argv is None else argv  # the command as given, --out too
-    out = {**provenance("python benchmarks/early_loss.py " + " ".join(map(str, words))),
+    out = {**provenance(benchmark_command("early_loss.py", argv)),
            "window": WINDOW, "steps": list(STEPS), "runs": entries}
     atomic_write_text(args.out, json.dumps(out, indent=1) + "\n")
     return 0

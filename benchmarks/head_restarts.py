@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from iic_tutorial.data import as_images, load_mnist
     from iic_tutorial.metrics import cluster_accuracy, confusion_matrix, largest_confusion
     from iic_tutorial.model import cluster_head, pooling_of
-    from iic_tutorial.runs import provenance
+    from iic_tutorial.runs import benchmark_command, provenance
     from iic_tutorial.training import IICTrainer, head_losses, make_views, recalibrate_batchnorm
 
     trainer = IICTrainer.restore(args.run)
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = int(np.argmin(recent))
     result = {
         "run": args.run.name,
-        **provenance("python benchmarks/head_restarts.py " + " ".join(sys.argv[1:] if argv is None else argv)),
+        **provenance(benchmark_command("head_restarts.py", argv)),
         "heads": args.heads, "steps": args.steps, "train_time_s": round(seconds, 1),
         "alpha": config.alpha, "lowest_loss_head": chosen, "results": rows,
     }

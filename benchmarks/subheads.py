@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from iic_tutorial.data import load_mnist
     from iic_tutorial.model import export_subheads
-    from iic_tutorial.runs import atomic_write_text, provenance
+    from iic_tutorial.runs import atomic_write_text, benchmark_command, provenance
     from iic_tutorial.training import IICTrainer, evaluate
     from iic_tutorial.training.restarts import trained_folder
 
@@ -59,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                           "best": int(np.argmax(accuracy)), "steps": int(trainer.step.numpy())}
         print(f"{run.name}: chosen {chosen} ({100 * accuracy[chosen]:.2f} %); sub-heads "
               + ", ".join(f"{100 * a:.2f} % (loss {l:.4f})" for a, l in zip(accuracy, losses)))
-    words = sys.argv[1:] if argv is None else argv  # the command as given, --out too
-    result = {**provenance("python benchmarks/subheads.py " + " ".join(map(str, words))),
+    result = {**provenance(benchmark_command("subheads.py", argv)),
               "window": WINDOW, "runs": runs}
     atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
     return 0

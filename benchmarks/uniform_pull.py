@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         finished_result(run)
 
     from iic_tutorial.data import dev_indices, load_mnist
-    from iic_tutorial.runs import atomic_write_text, provenance
+    from iic_tutorial.runs import atomic_write_text, benchmark_command, provenance
     from iic_tutorial.training import IICTrainer, restore
     from iic_tutorial.training.restarts import trained_folder
 
@@ -133,8 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         arms[0]["start"] = arms[0]["scores"].pop(0)  # the checkpoint as the run ended
         runs[run.name] = {"checkpoint": folder.name, "recipe_alpha": [recipe.alpha, recipe.alpha_over],
                           "start": arms[0].pop("start"), "arms": arms}
-    words = sys.argv[1:] if argv is None else argv
-    out = {**provenance("python benchmarks/uniform_pull.py " + " ".join(map(str, words))),
+    out = {**provenance(benchmark_command("uniform_pull.py", argv)),
            "digit_counts": np.bincount(y, minlength=10).tolist(), "steps": args.steps,
            "every": args.every, "runs": runs}
     atomic_write_text(args.out, json.dumps(out, indent=1) + "\n")

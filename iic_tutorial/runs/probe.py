@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from ..cpu import cpuinfo as _cpuinfo
 
 __all__ = [
     "provenance", "hardware", "software", "machine", "gpu_names", "cpu_name",
-    "git_revision", "threads", "cpu_flags", "BF16_FLAGS"
+    "git_revision", "threads", "cpu_flags", "BF16_FLAGS", "benchmark_command"
 ]
 
 
@@ -130,6 +131,13 @@ def threads() -> dict:
             "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads() or "default",
             "TF_NUM_INTRAOP_THREADS": os.environ.get("TF_NUM_INTRAOP_THREADS"),
             "TF_NUM_INTEROP_THREADS": os.environ.get("TF_NUM_INTEROP_THREADS")}
+
+
+def benchmark_command(script: str, argv: list[str] | None = None) -> str:
+    """The command a benchmark was run with, as a result records it: ``python benchmarks/SCRIPT
+    ARG ...``, its arguments as given (``argv``; None: this process's, ``sys.argv[1:]``), --out too."""
+    words = sys.argv[1:] if argv is None else argv
+    return " ".join(["python", f"benchmarks/{script}", *map(str, words)])
 
 
 def provenance(command: str) -> dict:
