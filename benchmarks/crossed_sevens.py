@@ -16,7 +16,9 @@ step when that count is above :data:`GROUP` and no other digit has a mistake tha
 one, the run has *mixed other digits* (early in training, or a trunk that went wrong, far
 below 97 %). A run with restarts is read from the candidate that trained on.
 Writes ``iic_tutorial/pretrained/crossed_sevens.json``, the one copy (package data the
-book reads, ``iic.pretrained.benchmark("crossed_sevens")``), or ``--out``.
+book reads, ``iic.pretrained.benchmark("crossed_sevens")``), or ``--out``. The runs of the
+file written before that are not given again are kept as they were read (their folders
+may be gone): ``kept`` names them, and each entry records the revision that read it.
 """
 
 from __future__ import annotations
@@ -66,9 +68,12 @@ def entry(run: Path, result: dict) -> dict:
     if not evals:
         raise SystemExit(f"{run}: no evaluation with a confusion matrix in its history "
                          "(trained with --eval-every 0?): nothing to count")
+    from iic_tutorial.augment import AugmentConfig
+
     config = result["config"]
+    view = AugmentConfig.from_dict(config["view"])  # a view saved before a knob: its default
     return {"experiment": result.get("experiment"), "seed": result.get("seed"),
-            "band": config["view"]["band_p"], "subheads": config["num_subheads"],
+            "band": view.band_p, "band_rows": list(view.band_rows), "subheads": config["num_subheads"],
             "precision": result.get("precision"), "trained_on": result.get("trained_on"),
             "steps": result["steps"], "test_accuracy": result["test_accuracy"],
             "evals": [{"step": s, "sevens": n, "digit": d, "other": o, "test_accuracy": a}
@@ -84,13 +89,19 @@ def main(argv: list[str] | None = None) -> int:
 
     from iic_tutorial.runs import atomic_write_text, benchmark_command, finished_result, provenance
 
-    entries = {run.name: entry(run, finished_result(run)) for run in args.runs}
+    where = provenance(benchmark_command("crossed_sevens.py", argv))
+    entries = {run.name: {**entry(run, finished_result(run)), "revision": where["revision"]}
+               for run in args.runs}
     for name, e in entries.items():
         marks = " ".join(f"{x['step']}:{x['sevens']}" for x in e["evals"] if x["step"] % 500 == 0)
         print(f"{name}: {100 * e['test_accuracy']:.2f} % test at step {e['steps']}; "
               f"sevens elsewhere {marks}")
-    out = {**provenance(benchmark_command("crossed_sevens.py", argv)),
-           "group": GROUP, "runs": entries}
+    before = json.loads(args.out.read_text()) if args.out.exists() else {}
+    kept = {name: {"revision": before["revision"], **e}  # read by the file's command then
+            for name, e in before.get("runs", {}).items() if name not in entries}
+    if kept:
+        print(f"kept from {args.out.name}: {', '.join(kept)}")
+    out = {**where, "group": GROUP, "kept": sorted(kept), "runs": {**kept, **entries}}
     atomic_write_text(args.out, json.dumps(out, indent=1) + "\n")
     return 0
 

@@ -35,15 +35,18 @@ def test_the_sevens_elsewhere_and_the_other_digits_mistakes_are_counted_apart(gr
     assert crossed_sevens.other_mistake(C) == fours
 
 
-def fake_run(folder, evals, band=0.5, trained_on="all (70000 images)", steps=2000, fours=0):
-    """A finished run's folder as ``train --out`` leaves it: state.json's evaluations, result.json."""
+def fake_run(folder, evals, band=0.5, trained_on="all (70000 images)", steps=2000, fours=0,
+             rows=None):
+    """A finished run's folder as ``train --out`` leaves it: state.json's evaluations, result.json
+    (``rows``: the band's ``band_rows``; None: a view saved before that knob existed)."""
     folder.mkdir()
     history = {"evals": [{"step": s, "acc": a, "confusion": confusion_matrix(
         *labels_with_a_group(n, 2, seed=s, fours_in_nines=fours)).tolist()} for s, n, a in evals]}
     (folder / "state.json").write_text(json.dumps({"history": history}))
     result = {"experiment": folder.name.rsplit("_s", 1)[0], "seed": 1, "precision": "bf16",
               "trained_on": trained_on, "steps": steps, "test_accuracy": evals[-1][2],
-              "config": {"view": {"band_p": band}, "num_subheads": 5}}
+              "config": {"view": {"band_p": band, **({"band_rows": rows} if rows else {})},
+                         "num_subheads": 5}}
     (folder / "result.json").write_text(json.dumps(result))
     return folder
 
@@ -75,3 +78,29 @@ def test_an_unfinished_run_or_one_without_evaluations_is_refused(tmp_path):
     (blind / "state.json").write_text(json.dumps({"history": {"evals": []}}))
     with pytest.raises(SystemExit, match="no evaluation with a confusion matrix"):
         crossed_sevens.main([str(blind), "--out", str(tmp_path / "o.json")])
+
+
+def test_an_aimed_band_is_an_arm_of_its_own_and_runs_read_before_are_kept(tmp_path):
+    """A run whose band is drawn from other rows than the default is its own row of the table;
+    a second call keeps the entries of the first (their folders may be gone), names them in
+    ``kept`` and records with each entry the revision that read it."""
+    out = tmp_path / "crossed_sevens.json"
+    first = fake_run(tmp_path / "long_s1", [(1000, 95, 0.96), (2000, 90, 0.97)])
+    assert crossed_sevens.main([str(first), "--out", str(out)]) == 0
+    before = json.loads(out.read_text())
+    assert before["kept"] == [] and before["runs"]["long_s1"]["band_rows"] == [4.0, 24.0]
+    for key in ("band_rows", "revision"):  # as read before the knob and the entries' revisions
+        del before["runs"]["long_s1"][key]
+    out.write_text(json.dumps({**before, "revision": "abc1234"}))
+    aimed = [fake_run(tmp_path / f"aimed_s{i}", [(1000, 2, 0.96), (2000, n, 0.98)], rows=[13, 19])
+             for i, n in ((1, 1), (2, 95))]
+    assert crossed_sevens.main([*map(str, aimed), "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["kept"] == ["long_s1"] and list(result["runs"]) == ["long_s1", "aimed_s1", "aimed_s2"]
+    assert result["runs"]["long_s1"]["revision"] == "abc1234"
+    assert result["runs"]["aimed_s1"]["revision"] == result["revision"]
+    assert "long_s1" not in result["command"]
+    rows = crossed_sevens_table(result).splitlines()[2:]
+    assert rows[0].startswith("| 0.5 | all | bf16 | 1 of 1 | 1 of 1 | 1 of 1 | 97.0 % | long_s1 |")
+    assert rows[1].startswith("| 0.5, rows 13-19 | all | bf16 | 0 of 2 | 1 of 2 | 1 of 2 | 98.00 ± 0.00 % "
+                              "| aimed_s1, aimed_s2 |")

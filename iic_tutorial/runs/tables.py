@@ -88,7 +88,8 @@ def uniform_pull_table(result: dict) -> str:
 def crossed_sevens_table(result: dict, steps: tuple[int, ...] = (1000, 2000)) -> str:
     """The Markdown table of a ``benchmarks/crossed_sevens.py`` result (chapter 11 shows it).
 
-    One row per arm (the band's probability, the images trained on, the precision): at
+    One row per arm (the band's probability, with the rows its centre is drawn from where
+    they are not the default's, the images trained on, the precision): at
     each of ``steps`` and at their last evaluation, how many of its runs that got that far
     had lost their crossed sevens (more than ``result["group"]`` test sevens in one other
     digit's cluster, and no other digit's mistake that large), and, in brackets, how many
@@ -96,10 +97,16 @@ def crossed_sevens_table(result: dict, steps: tuple[int, ...] = (1000, 2000)) ->
     trunk that went wrong); then their mean ± std test accuracy at the last of ``steps``
     and the runs by name.
     """
+    from iic_tutorial.augment import AugmentConfig
+
+    default_rows = AugmentConfig().band_rows
     arms: dict[tuple, list[dict]] = {}
     for name, run in result["runs"].items():
         images = run["trained_on"].split(" (")[0]  # "all" or "train" (--train-on)
-        arms.setdefault((run["band"], images, run["precision"]), []).append({**run, "name": name})
+        rows = tuple(run.get("band_rows", default_rows))  # read before the knob: the default
+        band = f"{run['band']:g}" + ("" if rows == default_rows else
+                                      f", rows {rows[0]:g}-{rows[1]:g}")
+        arms.setdefault((band, images, run["precision"]), []).append({**run, "name": name})
     last = steps[-1]
     lines = ["| band | trained on | precision | " + " | ".join(f"lost at step {s}" for s in steps)
              + f" | lost at the end | test at step {last} | runs |",
@@ -120,7 +127,7 @@ def crossed_sevens_table(result: dict, steps: tuple[int, ...] = (1000, 2000)) ->
         accuracy = [at(r, last)["test_accuracy"] for r in runs if at(r, last) is not None]
         cells.append(mean_std(accuracy) if accuracy else "—")
         names = ", ".join(r["name"] for r in runs)
-        lines.append(f"| {band:g} | {images} | {precision} | " + " | ".join(cells) + f" | {names} |")
+        lines.append(f"| {band} | {images} | {precision} | " + " | ".join(cells) + f" | {names} |")
     return "\n".join(lines)
 
 
