@@ -23,11 +23,9 @@ def test_notebook_kernels_talk_over_private_unix_sockets():
         assert kernel.km.transport == "ipc"
         assert sorted(os.listdir(socket_dir)) == [f"kernel-{n}" for n in range(1, 6)]
         assert len(f"{kernel.km.ip}-5") < 107  # a Unix socket's path limit
-        kernel.execute_cell_input("print(6 * 7)", allow_stdin=False)
-        outputs = []
-        while not any(m["msg_type"] == "status" and m["content"]["execution_state"] == "idle"
-                      for m in outputs):
-            outputs.append(kernel.get_message(stream="iopub", timeout=60))
+        outputs = []  # this cell's iopub messages, up to its idle status
+        reply = kernel.kc.execute_interactive("print(6 * 7)", output_hook=outputs.append, timeout=60)
+        assert reply["content"]["status"] == "ok"
         assert any(m["msg_type"] == "stream" and m["content"]["text"] == "42\n" for m in outputs)
     finally:
         kernel.stop()
