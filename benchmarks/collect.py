@@ -43,8 +43,14 @@ RESULTS_PAGE = ROOT / "book" / "results.md"
 
 def collect(run: Path) -> Path:
     """Publish a finished run: its result.json (+ time-to-accuracy, P and the confusion at each
-    evaluation) to ``RUNS/NAME.json``, its curve to ``CURVES/NAME.png``; returns the result's path."""
+    evaluation) to ``RUNS/NAME.json``, its curve to ``CURVES/NAME.png``; returns the result's path.
+    SystemExit for a run trained at a checkout with uncommitted changes (a "-dirty" revision)."""
     result = finished_result(run)
+    untraceable = [r for r in result["revision"].split(", ") if r.endswith("-dirty")]
+    if untraceable:  # a result is published only from code a commit holds
+        raise SystemExit(f"{run.name} trained at {', '.join(untraceable)}, a checkout with uncommitted "
+                         "changes: its result could not be traced to a commit. Commit the changes, "
+                         "then train it again from the clean checkout")
     result["name"] = run.name
     result["time_to_accuracy_s"] = {f"{t:g}": time_to_accuracy(result["curve"], t) for t in THRESHOLDS}
     result["best_test_accuracy"] = max(p["acc"] for p in result["curve"])

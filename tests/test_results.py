@@ -286,3 +286,13 @@ def test_collect_refuses_a_run_that_has_not_finished(collect, tmp_path):
     (run / "candidate_seed27").mkdir(parents=True)  # a checkpoint, no result.json yet
     with pytest.raises(SystemExit, match=r"long_band_s9 has no result.json: pass finished runs"):
         collect.collect(run)
+
+
+def test_collect_refuses_a_run_trained_at_uncommitted_code(collect, tmp_path):
+    run = tmp_path / "long_band_s9"
+    run.mkdir()  # started at a commit, resumed with changes not committed
+    (run / "result.json").write_text(json.dumps({"revision": "1a2b3c4, 5d6e7f8-dirty"}))
+    with pytest.raises(SystemExit, match=r"long_band_s9 trained at 5d6e7f8-dirty, a checkout with "
+                                         r"uncommitted changes: .* train it again"):
+        collect.collect(run)
+    assert not (collect.RUNS / "long_band_s9.json").exists()
