@@ -42,8 +42,9 @@ RESULTS_PAGE = ROOT / "book" / "results.md"
 
 
 def collect(run: Path) -> Path:
-    """Publish a finished run: its result.json (+ time-to-accuracy, P and the confusion at each
-    evaluation) to ``RUNS/NAME.json``, its curve to ``CURVES/NAME.png``; returns the result's path.
+    """Publish a finished run: its result.json (+ time-to-accuracy, P at each evaluation, the
+    last one's confusion matrices on the test images and on the dev split) to ``RUNS/NAME.json``,
+    its curve to ``CURVES/NAME.png``; returns the result's path.
     SystemExit for a run trained at a checkout with uncommitted changes (a "-dirty" revision)."""
     result = finished_result(run)
     untraceable = [r for r in result["revision"].split(", ") if r.endswith("-dirty")]
@@ -62,6 +63,8 @@ def collect(run: Path) -> Path:
     for point in result["curve"]:  # the joint P of the k head at every evaluation
         point["P"] = evals[point["step"]]["P"]
     result["final_confusion"] = state["history"]["evals"][-1].get("confusion")
+    # None for a run made before evaluations recorded it
+    result["final_dev_confusion"] = state["history"]["evals"][-1].get("dev_confusion")
     RUNS.mkdir(parents=True, exist_ok=True)
     out = RUNS / f"{run.name}.json"
     atomic_write_text(out, json.dumps(result, indent=1))

@@ -55,8 +55,12 @@ def test_a_state_is_saved_restored_and_evaluated_without_a_trainer(tmp_path, dig
     for a, b in zip(again.model.weights + again.optimizer.variables,
                     state.model.weights + state.optimizer.variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    record = Evaluation(x[:500], 10, x[:300], y[:300], recalibrate_on=200)(again, last)
+    dev = (x[300:500], y[300:500])  # a labelled split that choices may read, scored apart
+    record = Evaluation(x[:500], 10, x[:300], y[:300], recalibrate_on=200, dev=dev)(again, last)
     assert record["step"] == 2 and again.history["evals"] == [record] and 0 <= record["acc"] <= 1
+    C = np.array(record["dev_confusion"])  # digits x matched clusters: its diagonal is right
+    assert C.shape == (10, 10) and C.sum() == 200 and (C.sum(axis=1) == np.bincount(y[300:500], minlength=10)).all()
+    assert np.trace(C) / 200 == pytest.approx(record["dev_acc"])
     assert IICTrainer.restore(tmp_path / "run").state.steps_done == 2
 
 

@@ -183,7 +183,9 @@ class Evaluation:
     (seed, step)) and, when ``y_eval`` is given, adds :func:`evaluate`'s
     accuracy on ``x_eval`` (with ``track_raw_bn``, also the accuracy before
     the recalibration, ``acc_raw_bn``) and, when ``dev = (x_dev, y_dev)`` is
-    given, the accuracy on the dev split, ``dev_acc``.
+    given, the accuracy on the dev split, ``dev_acc``, and its confusion matrix,
+    ``dev_confusion`` (digits x clusters, matched order, as ``confusion``), which
+    lets a choice count a group of mistakes without reading the test labels.
     """
 
     def __init__(self, x: np.ndarray, per_epoch: int, x_eval: np.ndarray | None = None,
@@ -226,6 +228,7 @@ class Evaluation:
         if self.y_eval is not None:
             record.update(evaluate(model, self.x_eval, self.y_eval))
         if self.dev is not None:  # the labels choices may read (data.dev_indices)
-            record["dev_acc"] = evaluate(model, *self.dev)["acc"]
+            dev = evaluate(model, *self.dev)
+            record["dev_acc"], record["dev_confusion"] = dev["acc"], dev["confusion"]
         history["evals"].append(record)
         return record
