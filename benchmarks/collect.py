@@ -63,8 +63,10 @@ def collect(run: Path) -> Path:
     for point in result["curve"]:  # the joint P of the k head at every evaluation
         point["P"] = evals[point["step"]]["P"]
     result["final_confusion"] = state["history"]["evals"][-1].get("confusion")
-    # None for a run made before evaluations recorded it
-    result["final_dev_confusion"] = state["history"]["evals"][-1].get("dev_confusion")
+    # a run made before evaluations recorded it: what benchmarks/dev_accuracy.py scored from its
+    # weights, else None
+    result["final_dev_confusion"] = (state["history"]["evals"][-1].get("dev_confusion")
+                                     or result.get("final_dev_confusion"))
     RUNS.mkdir(parents=True, exist_ok=True)
     out = RUNS / f"{run.name}.json"
     atomic_write_text(out, json.dumps(result, indent=1))

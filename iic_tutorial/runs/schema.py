@@ -17,8 +17,10 @@ def result_fields() -> dict[str, str]:
     """What a training run's result.json holds: field -> what it is, in the file's order.
 
     ``benchmarks/collect.py`` adds ``name``, ``time_to_accuracy_s``,
-    ``best_test_accuracy``, ``final_confusion``, ``final_dev_confusion`` (None for runs
-    made before evaluations recorded it) and P per curve point. A run with
+    ``best_test_accuracy``, ``final_confusion``, ``final_dev_confusion`` (for runs made
+    before evaluations recorded it: scored from the run's weights by
+    ``benchmarks/dev_accuracy.py``, which records the revision it scored at as
+    ``dev_scored_at``; else None) and P per curve point. A run with
     restarts (``TrainConfig.restarts > 1``) adds ``restarts``: the candidates, their
     losses and the choice (``restarts.json``); its wall times count every candidate's
     training. Each score of :data:`~iic_tutorial.metrics.SCORES` gives ``test_<field>``
