@@ -49,3 +49,12 @@ def test_the_weights_dev_accuracy_and_confusion_go_into_the_result(dev_accuracy,
     assert acc > 0.9 and result["dev_split"] == DEV_RULE and result["dev_scored_at"]
     # a curve point measured on the split the result names is kept; on an earlier one, removed
     assert ("dev_acc" in result["curve"][0]) == (split == DEV_RULE)
+
+
+def test_a_checkout_with_uncommitted_changes_is_refused(dev_accuracy, monkeypatch, tmp_path):
+    run = _run(tmp_path, DEV_RULE)
+    before = (run / "result.json").read_text()
+    monkeypatch.setattr(dev_accuracy, "git_revision", lambda: "abc1234-dirty")
+    with pytest.raises(SystemExit, match=r"abc1234-dirty\) has uncommitted changes: commit them"):
+        dev_accuracy.main([str(run)])
+    assert (run / "result.json").read_text() == before  # nothing scored, nothing written
