@@ -29,7 +29,7 @@ import numpy as np
 from iic_tutorial import _import_tensorflow_quietly
 from iic_tutorial.runs import (THRESHOLDS, atomic_write_text, bottom_line, finished_result, mean_std,
                                replace_between_markers, run_cores, run_machine, run_processor, scoreboard,
-                               time_to_accuracy, where_it_runs)
+                               time_to_accuracy, uncommitted, where_it_runs)
 
 _import_tensorflow_quietly()  # TrainConfig.describe imports it: without its start-up notices
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ def collect(run: Path) -> Path:
     its curve to ``CURVES/NAME.png``; returns the result's path.
     SystemExit for a run trained at a checkout with uncommitted changes (a "-dirty" revision)."""
     result = finished_result(run)
-    untraceable = [r for r in result["revision"].split(", ") if r.endswith("-dirty")]
+    untraceable = uncommitted(result["revision"])
     if untraceable:  # a result is published only from code a commit holds
         raise SystemExit(f"{run.name} trained at {', '.join(untraceable)}, a checkout with uncommitted "
                          "changes: its result could not be traced to a commit. Commit the changes, "
@@ -62,11 +62,11 @@ def collect(run: Path) -> Path:
     evals = {r["step"]: r for r in state["history"]["evals"]}
     for point in result["curve"]:  # the joint P of the k head at every evaluation
         point["P"] = evals[point["step"]]["P"]
-    result["final_confusion"] = state["history"]["evals"][-1].get("confusion")
+    last = state["history"]["evals"][-1]
+    result["final_confusion"] = last.get("confusion")
     # a run made before evaluations recorded it: what benchmarks/dev_accuracy.py scored from its
     # weights, else None
-    result["final_dev_confusion"] = (state["history"]["evals"][-1].get("dev_confusion")
-                                     or result.get("final_dev_confusion"))
+    result["final_dev_confusion"] = last.get("dev_confusion") or result.get("final_dev_confusion")
     RUNS.mkdir(parents=True, exist_ok=True)
     out = RUNS / f"{run.name}.json"
     atomic_write_text(out, json.dumps(result, indent=1))

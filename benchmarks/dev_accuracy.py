@@ -30,7 +30,7 @@ from iic_tutorial import _import_tensorflow_quietly
 _import_tensorflow_quietly()
 
 from iic_tutorial.data import DEV_RULE, dev_indices, load_mnist  # noqa: E402
-from iic_tutorial.runs import atomic_write_text, git_revision  # noqa: E402
+from iic_tutorial.runs import atomic_write_text, git_revision, uncommitted  # noqa: E402
 from iic_tutorial.training import evaluate  # noqa: E402
 from iic_tutorial.training.evaluation import load_run_weights  # noqa: E402
 
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", type=Path, help="run folders holding result.json")
     args = parser.parse_args(argv)
     revision = git_revision()
-    if revision.endswith("-dirty"):  # as collect.py: a score is published only from committed code
+    if uncommitted(revision):  # as collect.py: a score is published only from committed code
         raise SystemExit(f"this checkout ({revision}) has uncommitted changes: commit them, then score")
     (x_train, y_train), _ = load_mnist()
     dev = dev_indices()

@@ -19,7 +19,7 @@ from . import recipes  # noqa: E402
 from .pretrained import DEFAULT, PRETRAINED  # noqa: E402
 from .segmentation import cli as seg_cli  # noqa: E402
 from .runs import (atomic_save_weights, atomic_write_text, git_revision, hardware,  # noqa: E402,F401
-                   provenance, training_result)
+                   provenance, training_result, uncommitted)
 from .training.config import (RECIPE_STEPS, add_config_arguments, config_from_args,  # noqa: E402,F401
                               non_negative_float, positive_int)
 
@@ -176,7 +176,7 @@ def _train(args: argparse.Namespace) -> int:
         return _too_short(num_steps, config.restart_steps)
     dev = dev_indices(len(x_train))  # its labels may guide choices; the test labels only score
     revision = git_revision()
-    if revision.endswith("-dirty"):
+    if uncommitted(revision):
         print(f"warning: the checkout has uncommitted changes ({revision}): this run's result "
               "cannot be traced to a commit", file=sys.stderr)
     try:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from iic_tutorial.runs import MACHINE_FIELDS, run_machine
+from iic_tutorial.runs import MACHINE_FIELDS, run_machine, uncommitted
 
 PACKAGE = Path(__file__).resolve().parent.parent / "iic_tutorial"
 #: The uncommitted checkouts ("REV-dirty") that results were made at before benchmarks/collect.py
@@ -64,13 +64,18 @@ def _revisions(record):
             yield from _revisions(value)
 
 
+def test_uncommitted_names_each_checkout_with_changes():
+    assert uncommitted("1a2b3c4") == [] and uncommitted("unknown") == []
+    assert uncommitted("1a2b3c4-dirty") == ["1a2b3c4-dirty"]
+    assert uncommitted("1a2b3c4, 5d6e7f8-dirty, 9a8b7c6-dirty") == ["5d6e7f8-dirty", "9a8b7c6-dirty"]
+
+
 def test_no_new_result_comes_from_uncommitted_code():
     made_at = {}  # each uncommitted checkout a shipped result names -> one file naming it
     for path in sorted(PACKAGE.rglob("*.json")):
         for revisions in _revisions(json.loads(path.read_text())):
-            for revision in revisions.split(", "):
-                if revision.endswith("-dirty"):
-                    made_at.setdefault(revision.removesuffix("-dirty"), path.name)
+            for revision in uncommitted(revisions):
+                made_at.setdefault(revision.removesuffix("-dirty"), path.name)
     assert made_at, "the walk found none of the older results"
     new = {revision: name for revision, name in made_at.items() if revision not in UNTRACEABLE}
     assert not new, f"results made at uncommitted checkouts: {new}; commit, then make them again"

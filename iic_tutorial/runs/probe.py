@@ -40,6 +40,13 @@ def git_revision() -> str:
         return "unknown"
 
 
+def uncommitted(revision: str) -> list[str]:
+    """The revisions of ``revision`` (one :func:`git_revision`, or several joined by ", " as a
+    result records the checkouts a resumed run trained at) that had uncommitted changes: those
+    ending in "-dirty", whose code no commit holds."""
+    return [r for r in revision.split(", ") if r.endswith("-dirty")]
+
+
 def hardware() -> str:
     """A short description of what ran the training: GPU names, or the CPU cores it could use.
 
