@@ -23,7 +23,6 @@ may be gone): ``kept`` names them, and each entry records the revision that read
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -81,11 +80,9 @@ def entry(run: Path, result: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", type=Path, help="finished run folders (with result.json)")
-    parser.add_argument("--out", type=Path, default=OUT,
-                        help="the JSON to write (default: the package's, which the book reads)")
-    args = parser.parse_args(argv)
+    from iic_tutorial.runs import runs_parser
+
+    args = runs_parser(__doc__, OUT).parse_args(argv)
 
     from iic_tutorial.runs import atomic_write_text, benchmark_command, finished_result, provenance
 

@@ -16,7 +16,6 @@ reads, ``iic.pretrained.benchmark("early_loss")``), or ``--out``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -41,11 +40,9 @@ def entry(folder: Path, identity: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", type=Path, help="finished run folders (with result.json)")
-    parser.add_argument("--out", type=Path, default=OUT,
-                        help="the JSON to write (default: the package's, which the book reads)")
-    args = parser.parse_args(argv)
+    from iic_tutorial.runs import runs_parser
+
+    args = runs_parser(__doc__, OUT).parse_args(argv)
 
     from iic_tutorial.runs import atomic_write_text, benchmark_command, finished_result, provenance
     from iic_tutorial.training.restarts import WINDOW, candidate_folder

@@ -76,16 +76,15 @@ def scores(trainer, x: np.ndarray, y: np.ndarray, dev: np.ndarray, n_train: int)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("runs", nargs="+", type=Path, help="finished run folders (with result.json)")
+    from iic_tutorial.runs import runs_parser
+
+    parser = runs_parser(__doc__, OUT)
     parser.add_argument("--alphas", nargs="+", type=alpha_pair, default=[(2.0, 1.0), (1.0, 1.0), (0.6, 0.6)],
                         metavar="A[/A_OVER]",
                         help="alpha (and alpha_over) of each arm; the first is the control "
                              "(default: 2/1, the recipe's, then 1/1 and 0.6/0.6)")
     parser.add_argument("--steps", type=int, default=500, help="steps each arm trains on (default 500)")
     parser.add_argument("--every", type=int, default=250, help="steps between scorings (default 250)")
-    parser.add_argument("--out", type=Path, default=OUT,
-                        help="the JSON to write (default: the package's, which the book reads)")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.every < 1 or args.steps % args.every:
         parser.error(f"--steps ({args.steps}) must be a positive multiple of --every ({args.every})")

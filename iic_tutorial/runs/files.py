@@ -6,13 +6,15 @@ result.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from pathlib import Path
 
 from ..files import atomic_save_weights, atomic_write_text  # the writes training uses too
 
-__all__ = ["atomic_write_text", "atomic_save_weights", "replace_between_markers", "finished_result"]
+__all__ = ["atomic_write_text", "atomic_save_weights", "replace_between_markers", "finished_result",
+           "runs_parser"]
 
 
 def finished_result(run: str | os.PathLike) -> dict:
@@ -24,6 +26,19 @@ def finished_result(run: str | os.PathLike) -> dict:
     if not path.exists():
         raise SystemExit(f"{run} has no result.json: pass finished runs (train them on first)")
     return json.loads(path.read_text())
+
+
+def runs_parser(doc: str, out: Path) -> argparse.ArgumentParser:
+    """The command line of a benchmark that reads finished run folders: ``RUN [RUN ...]
+    [--out FILE]`` (default ``out``, the package's copy the book reads), ``doc`` its help.
+
+    A benchmark adds its own options to it before ``parse_args``.
+    """
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", type=Path, help="finished run folders (with result.json)")
+    parser.add_argument("--out", type=Path, default=out,
+                        help="the JSON to write (default: the package's, which the book reads)")
+    return parser
 
 
 def replace_between_markers(path: str | os.PathLike, name: str, block: str) -> bool:
