@@ -235,6 +235,7 @@ BENCHMARKS: dict[str, str] = {
     "head_restarts": "benchmarks/head_restarts.py",
     "early_loss": "benchmarks/early_loss.py",
     "crossed_sevens": "benchmarks/crossed_sevens.py",
+    "second_stage": "benchmarks/second_stage.py",
     "uniform_pull": "benchmarks/uniform_pull.py",
     "fp32_levers": "benchmarks/fp32_levers.py",
     "fp32_levers_avx512": "benchmarks/fp32_levers.py --isa AVX512_CORE "
