@@ -161,3 +161,26 @@ def test_crossed_sevens_are_read_from_the_collected_runs_evaluations():
         assert last["sevens"] == max(sevens), name
         steps = [x["step"] for x in e["evals"]]
         assert steps == sorted(set(steps)), name
+
+
+def test_second_stage_reads_the_collected_runs_dev_scores():
+    """benchmarks/second_stage.py scored each collected run's own weights on the dev split: its
+    10-cluster head's accuracy, mistakes and two groups are those of the run's dev confusion
+    matrix (scored by the run's evaluation or dev_accuracy.py), and a threshold keeps fewer
+    images and mistakes the higher it is."""
+    stage = iic.pretrained.benchmark("second_stage")
+    results = {r["name"]: r for r in iic.pretrained.experiment_results()}
+    assert stage["runs"] and stage["thresholds"] == sorted(stage["thresholds"])
+    for name, e in stage["runs"].items():
+        r, ten = results[name], e["ten"]
+        C = r["final_dev_confusion"]  # digits x matched clusters
+        assert (e["experiment"], e["seed"], e["steps"]) == (r["experiment"], r["seed"], r["steps"]), name
+        assert ten["accuracy"] == pytest.approx(r["dev_accuracy"], abs=2e-4), name
+        assert abs(ten["mistakes"] - (stage["dev_images"] - sum(C[d][d] for d in range(10)))) <= 1, name
+        assert (ten["nines_in_eights"], ten["ones_in_twos"]) == (C[9][8], C[1][2]), name
+        above = [ten["above"][f"{t:g}"] for t in stage["thresholds"]]
+        for low, high in zip(above, above[1:]):
+            assert high["share"] <= low["share"] and high["mistakes"] <= low["mistakes"], name
+        assert all(a["mistakes"] <= ten["mistakes"] and a["nines_in_eights"] <= ten["nines_in_eights"]
+                   for a in above), name
+        assert ten["accuracy"] > e["fifty"]["accuracy"] > 0.9, name
