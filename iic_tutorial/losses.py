@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 __all__ = ["iic_loss", "iic_loss_of_joint", "joint_distribution", "joint_counts", "joint_from_counts",
-           "check_probabilities", "EPS", "ROW_SUM_TOLERANCE", "BF16_ROW_SUM_TOLERANCE"]
+           "self_label_loss", "check_probabilities", "EPS", "ROW_SUM_TOLERANCE", "BF16_ROW_SUM_TOLERANCE"]
 
 #: Inside the logarithms, P, P_i and P_j are clamped to at least this (the
 #: official IIC code clamps P itself), so one-hot inputs give finite values and
@@ -157,3 +157,29 @@ def iic_loss(z: tf.Tensor, z_prime: tf.Tensor, alpha: float = 1.0, eps: float = 
         check_probabilities(z, "z", row_tolerance)
         check_probabilities(z_prime, "z_prime", row_tolerance)
     return iic_loss_of_joint(joint_distribution(z, z_prime), alpha, eps)
+
+
+def self_label_loss(z: tf.Tensor, z_prime: tf.Tensor, threshold: float = 0.99,
+                    eps: float = EPS) -> tf.Tensor:
+    """Self-labelling's cross-entropy (SCAN's last step): the views learn the sure clusters.
+
+    ``z``: (batch, k) softmax outputs for the images, ``z_prime``: (batch, k) for
+    their views, row b of one paired with row b of the other. An image whose
+    largest probability is above ``threshold`` takes its cluster as a label,
+    y_b = argmax_c z_bc, and its view pays its cross-entropy with it::
+
+        L = - (1 / |S|) sum_{b in S} ln z'_{b, y_b},   S = {b : max_c z_bc > threshold}
+
+    in nats; 0 when no image is that sure. The labels are constants (no gradient
+    flows through z): the network is pulled towards what it already says of the
+    images it is sure of. ``z'`` is clamped to at least ``eps`` inside the logarithm.
+    """
+    z = tf.stop_gradient(tf.convert_to_tensor(z))
+    z_prime = tf.convert_to_tensor(z_prime, dtype=z.dtype)
+    _check(z, z_prime)
+    if not isinstance(threshold, tf.Tensor) and not 0 <= threshold < 1:
+        raise ValueError(f"threshold is a probability in [0, 1); got {threshold}")
+    sure = tf.cast(tf.reduce_max(z, axis=1) > threshold, z.dtype)
+    picked = tf.gather(z_prime, tf.argmax(z, axis=1), axis=1, batch_dims=1)  # z'_{b, y_b}
+    ce = -tf.math.log(tf.maximum(picked, tf.cast(eps, z.dtype)))
+    return tf.reduce_sum(sure * ce) / tf.maximum(tf.reduce_sum(sure), 1.0)

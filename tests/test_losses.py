@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from iic_tutorial import information
-from iic_tutorial.losses import iic_loss
+from iic_tutorial.losses import iic_loss, self_label_loss
 
 
 def numpy_iic_loss(z, z_prime, alpha):
@@ -98,3 +98,32 @@ def test_a_python_alpha_keeps_float64_precision():
     expected = np.sum(P * (1.7 * np.log(P_i) + 1.7 * np.log(P_j) - np.log(P)))
     got = float(iic_loss_of_joint(tf.constant(P), 1.7))
     assert abs(got - expected) <= 1e-14 * abs(expected)
+
+
+def test_self_labelling_pays_the_views_cross_entropy_with_the_sure_clusters_only():
+    rng = np.random.default_rng(3)
+    z = rng.dirichlet(np.full(5, 0.1), size=400)  # peaked rows: many above 0.9, some not
+    z_prime = rng.dirichlet(np.ones(5), size=400)
+    sure = z.max(axis=1) > 0.9
+    assert 0 < sure.sum() < 400
+    expected = -np.log(z_prime[sure, z[sure].argmax(axis=1)]).mean()  # computed another way
+    assert float(self_label_loss(z, z_prime, 0.9)) == pytest.approx(expected, rel=1e-12)
+    assert float(self_label_loss(z, z_prime, 0.9999999)) == pytest.approx(
+        -np.log(z_prime[z.max(axis=1) > 0.9999999, z[z.max(axis=1) > 0.9999999].argmax(axis=1)]).mean()
+        if (z.max(axis=1) > 0.9999999).any() else 0.0)
+    z_t, zp_t = tf.constant(z), tf.constant(z_prime)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([z_t, zp_t])
+        loss = self_label_loss(z_t, zp_t, 0.9)
+    assert tape.gradient(loss, z_t) is None  # the labels are constants
+    g = tape.gradient(loss, zp_t).numpy()
+    assert np.all(g[~sure] == 0) and np.all(g[sure].min(axis=1) < 0)  # only sure rows pull
+
+
+def test_self_labelling_with_no_sure_image_is_zero_and_bad_input_says_why():
+    z = np.full((4, 10), 0.1)
+    assert float(self_label_loss(z, z, 0.99)) == 0.0
+    with pytest.raises(ValueError, match=r"threshold is a probability in \[0, 1\); got 1.5"):
+        self_label_loss(z, z, 1.5)
+    with pytest.raises(ValueError, match="z and z_prime must have the same shape"):
+        self_label_loss(z, z[:, :5], 0.5)

@@ -410,3 +410,40 @@ def test_evaluate_reads_the_10_and_the_50_cluster_head_of_a_model_with_subheads(
     assert r["acc_over"] == cluster_accuracy(y, outs[3].argmax(1), many_to_one=True)
     with pytest.raises(ValueError, match="got 3 outputs"):
         split_heads(outs[:3])
+
+
+@pytest.mark.parametrize("subheads", [1, 2])
+def test_self_labelling_adds_its_weighted_cross_entropy_to_the_loss(digits, subheads):
+    """The loss with self_label = w is the IIC loss plus w times the mean over the 10-cluster
+    sub-heads of the views' cross-entropy with the sure clusters of x, computed here from the
+    network's own outputs; the IIC parts are unchanged."""
+    import tensorflow as tf
+
+    from iic_tutorial.training.step import IICStep, make_views
+
+    config = small_config(precision="fp32", num_subheads=subheads)
+    trainer = IICTrainer(config)
+    x = tf.constant(digits[0][:50])
+    x_view, x_prime = make_views(config, x, tf.constant([0, 0], dtype=tf.int64))
+    one = [o.numpy().astype(np.float64) for o in trainer.model(x_view, training=True)]
+    views = [o.numpy().astype(np.float64) for o in trainer.model(x_prime, training=True)]
+    # a young network is sure of nothing: at least half of each sub-head's images above t
+    t = min(float(np.median(z.max(axis=1))) for z in one[:subheads])
+    labelled = IICStep(dataclasses.replace(config, self_label=0.5, self_label_threshold=t),
+                       trainer.model, trainer.optimizer)
+    ce = []
+    for z, z_prime in zip(one[:subheads], views[:subheads]):
+        z = np.repeat(z, config.copies, axis=0)
+        sure = z.max(axis=1) > t
+        assert sure.any()
+        ce.append(-np.log(z_prime[sure, z[sure].argmax(axis=1)]).mean())
+    with_labels = labelled.losses(x_view, x_prime, 1.0, 1.0)
+    without = trainer.step_fn.losses(x_view, x_prime, 1.0, 1.0)
+    assert float(with_labels[1]) == pytest.approx(float(without[1]), abs=1e-6)  # loss_k
+    assert float(with_labels[0] - without[0]) == pytest.approx(0.5 * np.mean(ce), rel=1e-4)
+
+
+def test_self_labelling_settings_are_checked():
+    with pytest.raises(ValueError, match=r"self_label_threshold a probability in \[0, 1\); got 0.0, 1.0"):
+        TrainConfig(self_label_threshold=1.0)
+    assert "self_label=1" in TrainConfig.fast(self_label=1.0).describe()

@@ -208,6 +208,14 @@ class TrainConfig(metaclass=_RecipeMakers):
              f"mean loss over its last {RESTART_WINDOW} steps (nats) is at or below this trains "
              "on; one above it makes the next seed start (unset: every candidate trains and the "
              "lowest loss wins)")
+    self_label: float = setting(
+        0.0, parse=non_negative_float,
+        help="weight of self-labelling's cross-entropy (SCAN's last step) added to the loss: each "
+             "image the 10-cluster head assigns above self_label_threshold takes that cluster as "
+             "its label, and its views pay their cross-entropy with it (0: off)")
+    self_label_threshold: float = setting(
+        0.99, parse=non_negative_float,
+        help="the probability above which self-labelling takes an image's cluster as its label")
     k: int = setting(10, parse=positive_int, help="clusters of the main head")
     k_over: int = setting(50, parse=positive_int, help="clusters of the over-clustering head")
     seed: int = setting(
@@ -249,6 +257,9 @@ class TrainConfig(metaclass=_RecipeMakers):
         if self.num_subheads < 1 or self.k < 1 or self.k_over < 1:
             raise ValueError(f"num_subheads, k and k_over must be >= 1; got "
                              f"{self.num_subheads}, {self.k}, {self.k_over}")
+        if self.self_label < 0 or not 0 <= self.self_label_threshold < 1:
+            raise ValueError(f"self_label must be a weight >= 0 and self_label_threshold a "
+                             f"probability in [0, 1); got {self.self_label}, {self.self_label_threshold}")
         if self.restarts < 1 or self.restart_steps < 1:
             raise ValueError(f"restarts and restart_steps must be >= 1; got {self.restarts}, "
                              f"{self.restart_steps}")

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from ..augment import compose
 from ..losses import (BF16_ROW_SUM_TOLERANCE, ROW_SUM_TOLERANCE, check_probabilities,
-                      iic_loss_of_joint, joint_counts, joint_from_counts)
+                      iic_loss_of_joint, joint_counts, joint_from_counts, self_label_loss)
 from ..cpu import BF16_FLAGS, cpu_flags
 from .config import TrainConfig, _check_precision
 
@@ -187,7 +187,8 @@ def head_losses(z_all: Sequence[tf.Tensor], z_prime_all: Sequence[tf.Tensor],
 class StepResult(NamedTuple):
     """What one train step returns (tensors).
 
-    loss: the minimised loss (mean of both heads' losses, or the 10-cluster head's);
+    loss: the minimised loss (mean of both heads' losses, or the 10-cluster head's; with
+    self-labelling on, plus its weighted cross-entropy);
     loss_k, loss_over: each head's loss, the mean over its sub-heads;
     losses: every sub-head's loss (2 h,), 10-cluster heads first; P, P_over: the
     sub-heads' joints, (h, k, k) and (h, k_over, k_over); finite: whether
@@ -241,7 +242,10 @@ class IICStep:
         """Both heads' outputs and IIC losses for a batch of views (inside a GradientTape).
 
         Returns ``(loss, loss_k, loss_over, losses, joints)``: the loss to
-        minimise (mean of the two heads' losses, or the 10-cluster head's alone), each
+        minimise (mean of the two heads' losses, or the 10-cluster head's alone; with
+        ``config.self_label`` > 0 plus that weight times self-labelling's cross-entropy,
+        :func:`~iic_tutorial.losses.self_label_loss`, the mean over the 10-cluster
+        sub-heads, the outputs for x labelling those for its views), each
         head's mean over its sub-heads, every sub-head's loss (2 h,) and their
         joints P (:func:`head_losses`). ``p_float64``: take P and the loss in
         float64; None (training) does so exactly when the step runs in bf16. The
@@ -260,6 +264,11 @@ class IICStep:
                                      precision, c.validate_inputs, reduce_counts)
         loss_k, loss_over = tf.reduce_mean(losses[:h]), tf.reduce_mean(losses[h:])
         loss = (loss_k + loss_over) / 2.0 if c.over_clustering else loss_k
+        if c.self_label > 0:  # SCAN's last step, on each 10-cluster sub-head: (x, x') as (weak, strong)
+            wide = tf.float64 if precision == "bf16" else tf.float32
+            labelled = [self_label_loss(tf.cast(z, wide), tf.cast(zp, wide), c.self_label_threshold)
+                        for z, zp in zip(z_all[:h], z_prime_all[:h])]
+            loss += c.self_label * tf.cast(tf.reduce_mean(tf.stack(labelled)), loss.dtype)
         return loss, loss_k, loss_over, losses, joints
 
     def apply(self, tape: tf.GradientTape, objective: tf.Tensor, loss: tf.Tensor) -> tf.Tensor:
