@@ -75,6 +75,38 @@ def scores(trainer, x: np.ndarray, y: np.ndarray, dev: np.ndarray, n_train: int)
             "subheads": list(trainer.best_subheads())}
 
 
+def all70k() -> tuple[tuple, tuple]:
+    """``((x, y, dev, n_train), (x_test, y_test))``: all 70k images and digits (training images
+    first), the dev split's indices among them, the number of training images, and the test
+    images alone -- what :func:`scores` and :func:`train_on` take."""
+    from iic_tutorial.data import dev_indices, load_mnist
+
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    x = np.concatenate([x_train, x_test])
+    y = np.concatenate([y_train, y_test]).astype(np.int64)
+    return (x, y, dev_indices(len(x_train)), len(x_train)), (x_test, y_test)
+
+
+def train_on(trainer, scored: tuple, test: tuple, steps: int, every: int, label: str) -> list[dict]:
+    """Train ``steps`` more steps on all 70k images, :func:`scores` every ``every``; the scores.
+
+    ``scored``: ``(x, y, dev, n_train)``, the arguments of :func:`scores`; ``test``: ``(x_test,
+    y_test)``, which the evaluation of ``fit`` scores (it recalibrates BatchNorm, as every run's
+    scores do). Prints a line per scoring, starting with ``label``.
+    """
+    x, y, dev, n_train = scored
+    records, begin = [], int(trainer.step.numpy())
+    for end in range(begin + every, begin + steps + 1, every):
+        trainer.fit(x, num_steps=end, x_eval=test[0], y_eval=test[1], eval_every=every,
+                    progress=False, verbose=False)
+        records.append(r := scores(trainer, x, y, dev, n_train))
+        print(f"{label} step {r['step']}: {100 * r['all70k_accuracy']:.2f} % all 70k, "
+              f"{100 * r['test_accuracy']:.2f} % test, dev {100 * r['dev_accuracy']:.2f}; "
+              f"9s in 8's {r['nines_in_eights']}, 1s in 2's {r['ones_in_twos']}, 7s elsewhere "
+              f"{r['sevens_elsewhere']}; sizes {r['cluster_sizes']}", flush=True)
+    return records
+
+
 def main(argv: list[str] | None = None) -> int:
     from iic_tutorial.runs import runs_parser
 
@@ -94,15 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     for run in args.runs:  # before any data is loaded
         finished_result(run)
 
-    from iic_tutorial.data import dev_indices, load_mnist
     from iic_tutorial.runs import atomic_write_text, benchmark_command, provenance
     from iic_tutorial.training import IICTrainer, restore
     from iic_tutorial.training.restarts import trained_folder
 
-    (x_train, y_train), (x_test, y_test) = load_mnist()
-    x = np.concatenate([x_train, x_test])
-    y = np.concatenate([y_train, y_test]).astype(np.int64)
-    dev = dev_indices(len(x_train))
+    scored, test = all70k()
+    y = scored[1]  # all 70k digits: their counts go into the result
     runs = {}
     for run in args.runs:
         folder = trained_folder(run)
@@ -113,20 +142,10 @@ def main(argv: list[str] | None = None) -> int:
                 recipe = state.config
             state.config = dataclasses.replace(state.config, alpha=alpha, alpha_over=alpha_over)
             trainer = IICTrainer(state.config, state=state)
-            start = int(trainer.step.numpy())
-            records = [scores(trainer, x, y, dev, len(x_train))] if not arms else []
+            records = [scores(trainer, *scored)] if not arms else []
             t0 = time.perf_counter()
-            for end in range(start + args.every, start + args.steps + 1, args.every):
-                # fit's evaluation recalibrates BatchNorm, as every run's scores do
-                trainer.fit(x, num_steps=end, x_eval=x_test, y_eval=y_test, eval_every=args.every,
-                            progress=False, verbose=False)
-                records.append(scores(trainer, x, y, dev, len(x_train)))
-                r = records[-1]
-                print(f"{run.name} alpha {alpha}/{alpha_over} step {r['step']}: "
-                      f"{100 * r['all70k_accuracy']:.2f} % all 70k, {100 * r['test_accuracy']:.2f} % test, "
-                      f"dev {100 * r['dev_accuracy']:.2f}; 9s in 8's {r['nines_in_eights']}, "
-                      f"1s in 2's {r['ones_in_twos']}, 7s elsewhere {r['sevens_elsewhere']}; "
-                      f"sizes {r['cluster_sizes']}", flush=True)
+            records += train_on(trainer, scored, test, args.steps,
+                                args.every, f"{run.name} alpha {alpha}/{alpha_over}")
             arms.append({"alpha": alpha, "alpha_over": alpha_over,
                          "seconds": round(time.perf_counter() - t0, 1), "scores": records})
         arms[0]["start"] = arms[0]["scores"].pop(0)  # the checkpoint as the run ended
