@@ -72,11 +72,27 @@ def entry(run: Path, result: dict) -> dict:
     config = result["config"]
     view = AugmentConfig.from_dict(config["view"])  # a view saved before a knob: its default
     return {"experiment": result.get("experiment"), "seed": result.get("seed"),
-            "band": view.band_p, "band_rows": list(view.band_rows), "subheads": config["num_subheads"],
+            "band": view.band_p, "band_rows": list(view.band_rows), "erase": view.erase_p,
+            "subheads": config["num_subheads"],
             "precision": result.get("precision"), "trained_on": result.get("trained_on"),
             "steps": result["steps"], "test_accuracy": result["test_accuracy"],
             "evals": [{"step": s, "sevens": n, "digit": d, "other": o, "test_accuracy": a}
                       for s, n, d, o, a in evals]}
+
+
+def backfill_erase(kept: dict[str, dict]) -> None:
+    """Give the kept entries read before ``erase`` was recorded their view's erasing probability,
+    from their collected result (``iic_tutorial/pretrained/runs/NAME.json``); an entry whose
+    run was not collected stays without it."""
+    from iic_tutorial.augment import AugmentConfig
+    from iic_tutorial.pretrained import experiment_results
+
+    missing = [name for name, e in kept.items() if "erase" not in e]
+    if missing:
+        results = {r["name"]: r for r in experiment_results()}
+        for name in missing:
+            if name in results:
+                kept[name]["erase"] = AugmentConfig.from_dict(results[name]["config"]["view"]).erase_p
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, e in before.get("runs", {}).items() if name not in entries}
     if kept:
         print(f"kept from {args.out.name}: {', '.join(kept)}")
+    backfill_erase(kept)
     out = {**where, "group": GROUP, "kept": sorted(kept), "runs": {**kept, **entries}}
     atomic_write_text(args.out, json.dumps(out, indent=1) + "\n")
     return 0

@@ -36,7 +36,7 @@ def test_the_sevens_elsewhere_and_the_other_digits_mistakes_are_counted_apart(gr
 
 
 def fake_run(folder, evals, band=0.5, trained_on="all (70000 images)", steps=2000, fours=0,
-             rows=None):
+             rows=None, erase=0.5):
     """A finished run's folder as ``train --out`` leaves it: state.json's evaluations, result.json
     (``rows``: the band's ``band_rows``; None: a view saved before that knob existed)."""
     folder.mkdir()
@@ -45,7 +45,7 @@ def fake_run(folder, evals, band=0.5, trained_on="all (70000 images)", steps=200
     (folder / "state.json").write_text(json.dumps({"history": history}))
     result = {"experiment": folder.name.rsplit("_s", 1)[0], "seed": 1, "precision": "bf16",
               "trained_on": trained_on, "steps": steps, "test_accuracy": evals[-1][2],
-              "config": {"view": {"band_p": band, **({"band_rows": rows} if rows else {})},
+              "config": {"view": {"band_p": band, "erase_p": erase, **({"band_rows": rows} if rows else {})},
                          "num_subheads": 5}}
     (folder / "result.json").write_text(json.dumps(result))
     return folder
@@ -104,3 +104,29 @@ def test_an_aimed_band_is_an_arm_of_its_own_and_runs_read_before_are_kept(tmp_pa
     assert rows[0].startswith("| 0.5 | all | bf16 | 1 of 1 | 1 of 1 | 1 of 1 | 97.0 % | long_s1 |")
     assert rows[1].startswith("| 0.5, rows 13-19 | all | bf16 | 0 of 2 | 1 of 2 | 1 of 2 | 98.00 ± 0.00 % "
                               "| aimed_s1, aimed_s2 |")
+
+
+def test_views_without_erasing_are_an_arm_of_their_own_and_kept_entries_get_their_erasing(tmp_path):
+    """A run whose views have no random erasing is its own row; an entry kept from a file
+    written before ``erase`` was recorded takes it from its collected result."""
+    import iic_tutorial as iic
+
+    out = tmp_path / "crossed_sevens.json"
+    collected = next(r["name"] for r in iic.pretrained.experiment_results()  # a run the package
+                     if r["config"]["view"].get("erase_p") == 0.5)  # holds, with erasing
+    old = fake_run(tmp_path / "old_s1", [(1000, 2, 0.96), (2000, 1, 0.98)])
+    assert crossed_sevens.main([str(old), "--out", str(out)]) == 0
+    before = json.loads(out.read_text())
+    entry = before["runs"].pop("old_s1")
+    del entry["erase"]  # as read before the field
+    before["runs"][collected] = entry
+    out.write_text(json.dumps(before))
+    plain = fake_run(tmp_path / "plain_s1", [(1000, 2, 0.96), (2000, 3, 0.97)], erase=0.0)
+    assert crossed_sevens.main([str(plain), "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    view = iic.augment.AugmentConfig.from_dict(
+        next(r for r in iic.pretrained.experiment_results() if r["name"] == collected)["config"]["view"])
+    assert result["runs"][collected]["erase"] == view.erase_p and result["runs"]["plain_s1"]["erase"] == 0
+    rows = crossed_sevens_table(result).splitlines()[2:]
+    assert any(row.startswith("| 0.5, no erasing | all | bf16 | 0 of 1 | 0 of 1 | 0 of 1 | 97.0 % | plain_s1 |")
+               for row in rows)

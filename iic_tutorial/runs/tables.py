@@ -89,7 +89,8 @@ def crossed_sevens_table(result: dict, steps: tuple[int, ...] = (1000, 2000)) ->
     """The Markdown table of a ``benchmarks/crossed_sevens.py`` result (chapter 11 shows it).
 
     One row per arm (the band's probability, with the rows its centre is drawn from where
-    they are not the default's, the images trained on, the precision): at
+    they are not the default's and "no erasing" for views without random erasing, the
+    images trained on, the precision): at
     each of ``steps`` and at their last evaluation, how many of its runs that got that far
     had lost their crossed sevens (more than ``result["group"]`` test sevens in one other
     digit's cluster, and no other digit's mistake that large), and, in brackets, how many
@@ -106,6 +107,7 @@ def crossed_sevens_table(result: dict, steps: tuple[int, ...] = (1000, 2000)) ->
         rows = tuple(run.get("band_rows", default_rows))  # read before the knob: the default
         band = f"{run['band']:g}" + ("" if rows == default_rows else
                                       f", rows {rows[0]:g}-{rows[1]:g}")
+        band += ", no erasing" if run.get("erase") == 0 else ""  # an entry without it: as read
         arms.setdefault((band, images, run["precision"]), []).append({**run, "name": name})
     last = steps[-1]
     lines = ["| band | trained on | precision | " + " | ".join(f"lost at step {s}" for s in steps)
