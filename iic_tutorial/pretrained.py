@@ -236,6 +236,7 @@ BENCHMARKS: dict[str, str] = {
     "early_loss": "benchmarks/early_loss.py",
     "crossed_sevens": "benchmarks/crossed_sevens.py",
     "second_stage": "benchmarks/second_stage.py",
+    "self_label": "benchmarks/self_label.py",
     "uniform_pull": "benchmarks/uniform_pull.py",
     "fp32_levers": "benchmarks/fp32_levers.py",
     "fp32_levers_avx512": "benchmarks/fp32_levers.py --isa AVX512_CORE "

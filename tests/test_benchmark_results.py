@@ -123,25 +123,32 @@ def test_uniform_pull_table_has_a_row_per_run_and_per_scoring_of_each_arm():
     assert lines[4].split(" | ")[3] == "97.63"
 
 
-def test_uniform_pull_starts_from_the_networks_the_collected_runs_scored():
-    """benchmarks/uniform_pull.py restored each run's last checkpoint: as it ended, it scores
-    what the run's result says (all 70k, the 10k test images, the dev split), and every arm
-    trained the steps asked for from there."""
-    pull = iic.pretrained.benchmark("uniform_pull")
+@pytest.mark.parametrize("name", ["uniform_pull", "self_label"])
+def test_runs_trained_on_start_from_the_networks_the_collected_runs_scored(name):
+    """benchmarks/uniform_pull.py and self_label.py restored each run's last checkpoint: as it
+    ended, it scores what the run's result says (all 70k, the 10k test images, the dev split),
+    the first arm is the control (the recipe's alpha; no self-labelling), and every arm trained
+    the steps asked for from there."""
+    bench = iic.pretrained.benchmark(name)
     runs = {r["name"]: r for r in iic.pretrained.experiment_results()}
-    assert pull["runs"]
-    for name, entry in pull["runs"].items():
-        start, result = entry["start"], runs[name]
+    assert bench["runs"]
+    for run, entry in bench["runs"].items():
+        start, result = entry["start"], runs[run]
         assert start["step"] == result["steps"]
         assert start["all70k_accuracy"] == pytest.approx(result["all70k_accuracy"], abs=1.5e-5)
         assert start["test_accuracy"] == pytest.approx(result["test_accuracy"], abs=1e-4)
         assert start["dev_accuracy"] == pytest.approx(result["dev_accuracy"], abs=2e-4)
-        assert sum(start["cluster_sizes"]) == 70000 == sum(pull["digit_counts"])
-        assert entry["recipe_alpha"] == [result["config"]["alpha"], result["config"]["alpha_over"]]
-        assert [(a["alpha"], a["alpha_over"]) for a in entry["arms"]][0] == tuple(entry["recipe_alpha"])
+        assert sum(start["cluster_sizes"]) == 70000
+        if name == "uniform_pull":
+            assert sum(bench["digit_counts"]) == 70000
+            assert entry["recipe_alpha"] == [result["config"]["alpha"], result["config"]["alpha_over"]]
+            assert [(a["alpha"], a["alpha_over"]) for a in entry["arms"]][0] == tuple(entry["recipe_alpha"])
+        else:
+            assert result["config"].get("self_label", 0) == entry["arms"][0]["self_label"] == 0
+            assert all(a["self_label"] > 0 for a in entry["arms"][1:]) and len(entry["arms"]) > 1
         for arm in entry["arms"]:
             steps = [r["step"] - start["step"] for r in arm["scores"]]
-            assert steps == list(range(pull["every"], pull["steps"] + 1, pull["every"]))
+            assert steps == list(range(bench["every"], bench["steps"] + 1, bench["every"]))
 
 
 def test_crossed_sevens_are_read_from_the_collected_runs_evaluations():
