@@ -245,7 +245,9 @@ class IICStep:
         minimise (mean of the two heads' losses, or the 10-cluster head's alone; with
         ``config.self_label`` > 0 plus that weight times self-labelling's cross-entropy,
         :func:`~iic_tutorial.losses.self_label_loss`, the mean over the 10-cluster
-        sub-heads, the outputs for x labelling those for its views), each
+        sub-heads, the outputs for x labelling those for its views; under a strategy each
+        replica's mean over its own sure images, which is the global batch's when the
+        replicas hold as many), each
         head's mean over its sub-heads, every sub-head's loss (2 h,) and their
         joints P (:func:`head_losses`). ``p_float64``: take P and the loss in
         float64; None (training) does so exactly when the step runs in bf16. The
