@@ -30,7 +30,7 @@ from iic_tutorial import _import_tensorflow_quietly
 _import_tensorflow_quietly()
 
 from iic_tutorial.data import DEV_RULE, dev_indices, load_mnist  # noqa: E402
-from iic_tutorial.runs import atomic_write_text, git_revision, uncommitted  # noqa: E402
+from iic_tutorial.runs import atomic_write_text, git_revision, require_committed  # noqa: E402
 from iic_tutorial.training import evaluate  # noqa: E402
 from iic_tutorial.training.evaluation import load_run_weights  # noqa: E402
 
@@ -58,9 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path, help="run folders holding result.json")
     args = parser.parse_args(argv)
-    revision = git_revision()
-    if uncommitted(revision):  # as collect.py: a score is published only from committed code
-        raise SystemExit(f"this checkout ({revision}) has uncommitted changes: commit them, then score")
+    require_committed(git_revision())  # as collect.py
     (x_train, y_train), _ = load_mnist()
     dev = dev_indices()
     for run in args.runs:

@@ -109,12 +109,10 @@ def main(argv: list[str] | None = None) -> int:
 
     _import_tensorflow_quietly()
     from iic_tutorial.data import DEV_RULE, dev_indices, load_mnist
-    from iic_tutorial.runs import atomic_write_text, benchmark_command, provenance, uncommitted
+    from iic_tutorial.runs import atomic_write_text, benchmark_command, provenance, require_committed
 
     where = provenance(benchmark_command("second_stage.py", argv))
-    if uncommitted(where["revision"]):  # as collect.py: a score is published only from committed code
-        raise SystemExit(f"this checkout ({where['revision']}) has uncommitted changes: commit "
-                         "them, then score")
+    require_committed(where["revision"])  # as collect.py
     (x_train, y_train), _ = load_mnist()
     dev = dev_indices()
     runs = {}

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.threshold < 1:
         parser.error(f"--threshold is a probability in [0, 1); got {args.threshold}")
 
-    from iic_tutorial.runs import finished_result, uncommitted
+    from iic_tutorial.runs import finished_result, require_committed
 
     for run in args.runs:  # before any data is loaded
         finished_result(run)
@@ -67,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from iic_tutorial.training.restarts import trained_folder
 
     where = provenance(benchmark_command("self_label.py", argv))
-    if uncommitted(where["revision"]):  # as collect.py: a score is published only from committed code
-        raise SystemExit(f"this checkout ({where['revision']}) has uncommitted changes: commit "
-                         "them, then score")
+    require_committed(where["revision"])  # as collect.py
     scored, test = all70k()
     runs = {}
     for run in args.runs:

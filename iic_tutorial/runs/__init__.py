@@ -23,7 +23,7 @@ One module per layer, every name importable from here:
 from .curves import at_step, first_step, median_time_to_accuracy, same_trajectory, time_to_accuracy, until
 from .files import atomic_save_weights, atomic_write_text, finished_result, replace_between_markers, runs_parser
 from .probe import (BF16_FLAGS, benchmark_command, cpu_flags, cpu_name, git_revision, gpu_names, hardware,
-                    machine, provenance, software, threads, uncommitted)
+                    machine, provenance, require_committed, software, threads, uncommitted)
 from .schema import THRESHOLDS, curve_fields, result_fields, training_result
 from .scoreboard import (BOTTOM_LINE_HELDOUT, BOTTOM_LINE_RECIPES, BOTTOM_LINE_ROWS, HEADLINE, IDEAS,
                          PROTOCOLS, REPORTED, bottom_line, scoreboard)
@@ -32,7 +32,7 @@ from .tables import (MACHINE_FIELDS, crossed_sevens_table, distributed_table, gr
                      uniform_pull_table, where_it_runs)
 
 __all__ = ["provenance", "benchmark_command", "hardware", "software", "machine", "gpu_names", "cpu_name",
-           "git_revision", "uncommitted",
+           "git_revision", "uncommitted", "require_committed",
            "threads", "cpu_flags", "BF16_FLAGS", "atomic_write_text", "atomic_save_weights",
            "replace_between_markers", "finished_result", "runs_parser", "training_result", "result_fields",
            "curve_fields", "THRESHOLDS",

@@ -47,6 +47,13 @@ def uncommitted(revision: str) -> list[str]:
     return [r for r in revision.split(", ") if r.endswith("-dirty")]
 
 
+def require_committed(revision: str) -> None:
+    """SystemExit, naming ``revision``, when this checkout had uncommitted changes: a score is
+    published only from code a commit holds (the benchmarks that write into the package)."""
+    if uncommitted(revision):
+        raise SystemExit(f"this checkout ({revision}) has uncommitted changes: commit them, then score")
+
+
 def hardware() -> str:
     """A short description of what ran the training: GPU names, or the CPU cores it could use.
 
