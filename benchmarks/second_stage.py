@@ -41,8 +41,6 @@ sys.path.insert(0, str(ROOT))
 OUT = ROOT / "iic_tutorial" / "pretrained" / "second_stage.json"
 #: probabilities of the 10-cluster head above which self-labelling takes a cluster as a label
 THRESHOLDS = (0.9, 0.99, 0.999)
-#: the mistakes left in every good run: (digit, the digit its cluster is matched to)
-GROUPS = {"nines_in_eights": (9, 8), "ones_in_twos": (1, 2)}
 
 
 def confidence(Z: np.ndarray, y: np.ndarray, thresholds=THRESHOLDS) -> dict:
@@ -52,11 +50,11 @@ def confidence(Z: np.ndarray, y: np.ndarray, thresholds=THRESHOLDS) -> dict:
     cluster is ``argmax Z``, matched to a digit by the Hungarian match
     (:func:`iic_tutorial.metrics.matched_labels`); its probability is ``max Z``. Returns
     ``accuracy`` (a fraction), ``mistakes`` (a count), the count of each group of
-    :data:`GROUPS`, and per threshold t (its key ``"%g" % t``): ``share`` of the images
+    :data:`iic_tutorial.metrics.GROUPS`, and per threshold t (its key ``"%g" % t``): ``share`` of the images
     with probability > t, ``accuracy`` among them (None if none), the ``mistakes`` among
     them and, per group, how many of its images are above t.
     """
-    from iic_tutorial.metrics import matched_labels
+    from iic_tutorial.metrics import GROUPS, matched_labels
 
     Z, y = np.asarray(Z), np.asarray(y)
     if Z.ndim != 2 or len(Z) != len(y):

@@ -57,7 +57,7 @@ def alpha_pair(text: str) -> tuple[float, float]:
 
 def scores(trainer, x: np.ndarray, y: np.ndarray, dev: np.ndarray, n_train: int) -> dict:
     """Accuracies and the groups of the trainer's chosen sub-heads (BatchNorm as fit left it)."""
-    from iic_tutorial.metrics import cluster_accuracy, confusion_matrix
+    from iic_tutorial.metrics import cluster_accuracy, confusion_matrix, group_counts
     from iic_tutorial.training.evaluation import scored_heads
 
     z, _ = scored_heads(trainer.export_model(), x)
@@ -67,8 +67,7 @@ def scores(trainer, x: np.ndarray, y: np.ndarray, dev: np.ndarray, n_train: int)
             "all70k_accuracy": float(np.trace(C) / C.sum()),
             "test_accuracy": cluster_accuracy(y[n_train:], clusters[n_train:]),
             "dev_accuracy": cluster_accuracy(y[dev], clusters[dev]),
-            "nines_in_eights": int(C[9, 8]),
-            "ones_in_twos": int(C[1, 2]),
+            **group_counts(C),
             "sevens_elsewhere": int(C[7].sum() - C[7, 7]),
             "errors": int(C.sum() - np.trace(C)),
             "cluster_sizes": C.sum(axis=0)[:10].tolist(),

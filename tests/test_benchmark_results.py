@@ -3,6 +3,7 @@
 import pytest
 
 import iic_tutorial as iic
+from iic_tutorial.metrics import GROUPS, group_counts
 from iic_tutorial.runs import gradients_table, levers_table
 
 SHIPPED = ("fp32_levers", "fp32_levers_avx512", "precision_gradients")  # with full provenance
@@ -184,7 +185,8 @@ def test_second_stage_reads_the_collected_runs_dev_scores():
         assert (e["experiment"], e["seed"], e["steps"]) == (r["experiment"], r["seed"], r["steps"]), name
         assert ten["accuracy"] == pytest.approx(r["dev_accuracy"], abs=2e-4), name
         assert abs(ten["mistakes"] - (stage["dev_images"] - sum(C[d][d] for d in range(10)))) <= 1, name
-        assert (ten["nines_in_eights"], ten["ones_in_twos"]) == (C[9][8], C[1][2]), name
+        assert {g: ten[g] for g in GROUPS} == group_counts(C) == {"nines_in_eights": C[9][8],
+                                                                  "ones_in_twos": C[1][2]}, name
         above = [ten["above"][f"{t:g}"] for t in stage["thresholds"]]
         for low, high in zip(above, above[1:]):
             assert high["share"] <= low["share"] and high["mistakes"] <= low["mistakes"], name

@@ -4,9 +4,12 @@ import numpy as np
 import pytest
 
 from iic_tutorial.metrics import (
+    GROUPS,
     cluster_accuracy,
     confusion_matrix,
     contingency,
+    group_counts,
+    group_label,
     largest_confusion,
     largest_confusions,
     match_clusters,
@@ -100,6 +103,22 @@ def test_largest_confusion_skips_the_matched_diagonal():
     assert largest_confusions(M) == [largest_confusion(M)]
     with pytest.raises(ValueError, match="n is how many mistakes to return"):
         largest_confusions(C, 0)
+
+
+def test_the_two_groups_are_read_from_a_matched_confusion_matrix():
+    # 12 nines written like a g clustered with the eights, 7 footed ones with the twos
+    y_true = np.array([9] * 88 + [9] * 12 + [8] * 100 + [1] * 93 + [1] * 7 + [2] * 100 + list(range(10)))
+    y_pred = np.array([3] * 88 + [6] * 12 + [6] * 100 + [0] * 93 + [4] * 7 + [4] * 100
+                      + [5, 0, 4, 7, 8, 9, 1, 2, 6, 3])
+    C = confusion_matrix(y_true, y_pred)
+    assert C[9, 9] == 89 and C[8, 8] == 101  # matched: column 8 is the eights' cluster
+    assert group_counts(C) == {"nines_in_eights": 12, "ones_in_twos": 7}
+    assert set(group_counts(C)) == set(GROUPS)
+    assert [group_label(g) for g in GROUPS] == ["9s in 8's", "1s in 2's"]
+    with pytest.raises(ValueError, match="at least 10 digits"):
+        group_counts(np.eye(3))
+    with pytest.raises(ValueError, match="unknown group 'sevens'"):
+        group_label("sevens")
 
 
 def test_scores_are_checked_and_worded():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..metrics import GROUPS, group_label
 from .curves import median_time_to_accuracy, time_to_accuracy
 
 __all__ = [
@@ -66,14 +67,16 @@ def uniform_pull_table(result: dict) -> str:
     size of the ones' cluster beside the number of ones (``digit_counts[1]``).
     """
     ones = result["digit_counts"][1]
-    lines = ["| run | alpha | steps on | all 70k | dev | errors | 9s in 8's | 1s in 2's "
+    groups = " | ".join(group_label(g) for g in GROUPS)
+    lines = [f"| run | alpha | steps on | all 70k | dev | errors | {groups} "
              f"| 7s elsewhere | ones' cluster ({ones} ones) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "|---" * (8 + len(GROUPS)) + "|"]
 
     def row(name: str, alpha: str, steps: str, r: dict) -> str:
+        counts = " | ".join(str(r[g]) for g in GROUPS)
         return (f"| {name} | {alpha} | {steps} | {100 * r['all70k_accuracy']:.2f} | "
-                f"{100 * r['dev_accuracy']:.2f} | {r['errors']} | {r['nines_in_eights']} | "
-                f"{r['ones_in_twos']} | {r['sevens_elsewhere']} | {r['cluster_sizes'][1]} |")
+                f"{100 * r['dev_accuracy']:.2f} | {r['errors']} | {counts} | "
+                f"{r['sevens_elsewhere']} | {r['cluster_sizes'][1]} |")
 
     for name, run in result["runs"].items():
         start = run["start"]
