@@ -50,9 +50,9 @@ def confidence(Z: np.ndarray, y: np.ndarray, thresholds=THRESHOLDS) -> dict:
     cluster is ``argmax Z``, matched to a digit by the Hungarian match
     (:func:`iic_tutorial.metrics.matched_labels`); its probability is ``max Z``. Returns
     ``accuracy`` (a fraction), ``mistakes`` (a count), the count of each group of
-    :data:`iic_tutorial.metrics.GROUPS`, and per threshold t (its key ``"%g" % t``): ``share`` of the images
-    with probability > t, ``accuracy`` among them (None if none), the ``mistakes`` among
-    them and, per group, how many of its images are above t.
+    :data:`iic_tutorial.metrics.GROUPS`, and per threshold t (its key ``"%g" % t``):
+    ``share`` of the images with probability > t, ``accuracy`` among them (None if none),
+    the ``mistakes`` among them and, per group, how many of its images are above t.
     """
     from iic_tutorial.metrics import GROUPS, matched_labels
 
